@@ -1,0 +1,220 @@
+"""Turn one call into what goes on the wire, checking everything before any I/O.
+
+The body is validated against its model and encoded once; options, header arguments and keys
+are checked; the URL and timeouts are resolved. Any problem raises ``ApiValueError`` or
+``ApiTypeError`` naming what is wrong, and never a key's value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+from typing import Any, Mapping, Optional, Union
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError
+
+from voucherify._pipeline.headers import check_header
+from voucherify._pipeline.operation import OPTION_NAMES, Operation, RequestOptions
+from voucherify.configuration import Configuration, TimeoutSpec
+from voucherify.exceptions import ApiTypeError, ApiValueError, render_path
+from voucherify.models._base import RequestModel
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+"""The API answers 413 above this; the SDK refuses such a body before sending it."""
+
+_JSON_MEDIA_TYPE = re.compile(r"application/([\w.+-]+\+)?json\s*(;.*)?\Z", re.IGNORECASE)
+
+Timeouts = Optional[tuple[Optional[float], Optional[float]]]
+
+
+class PreparedRequest:
+    """A request ready for a transport: every field final and checked."""
+
+    __slots__ = ("body", "headers", "method", "timeouts", "url")
+
+    def __init__(
+        self, method: str, url: str, headers: dict[str, str], body: bytes, timeouts: Timeouts
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeouts = timeouts
+
+
+def prepare_request(
+    operation: Operation[Any],
+    configuration: Configuration,
+    base_headers: Mapping[str, str],
+    body: Any,
+    header_args: tuple[Any, ...],
+    options: RequestOptions,
+) -> PreparedRequest:
+    """Validate a call of ``operation`` and build the request it sends."""
+    if options and not OPTION_NAMES.issuperset(options):
+        unknown = ", ".join(sorted(set(options) - OPTION_NAMES))
+        raise ApiTypeError(f"{operation.name}() got unexpected keyword argument(s): {unknown}")
+
+    payload = encode_body(operation, body)
+
+    host_index = options.get("_host_index")
+    if host_index is None:
+        host = configuration.host
+    else:
+        if not isinstance(host_index, int) or isinstance(host_index, bool):
+            raise ApiTypeError("_host_index must be an integer")
+        host = configuration.get_host_from_settings(host_index, configuration.server_variables)
+    url = join_url(host, operation.path)
+
+    headers = dict(base_headers)
+    for name, value in zip(operation.header_params, header_args):
+        if value is None or value == "":
+            raise ApiValueError(f"{operation.name}(): {name} is required")
+        check_header(name, value)
+        headers[name] = value
+
+    content_type = options.get("_content_type")
+    if content_type is not None:
+        if not isinstance(content_type, str) or not _JSON_MEDIA_TYPE.match(content_type):
+            raise ApiValueError("_content_type must be a JSON media type such as application/json")
+        headers["Content-Type"] = content_type
+
+    extra_headers = options.get("_headers")
+    if extra_headers:
+        for name, value in extra_headers.items():
+            check_header(name, value)
+            headers[name] = value
+
+    request_auth = options.get("_request_auth")
+    if request_auth is not None:
+        _apply_request_auth(request_auth, headers)
+    else:
+        _apply_configured_keys(operation, configuration, headers)
+
+    timeout_spec = options.get("_request_timeout", configuration.timeout)
+    return PreparedRequest(
+        operation.method, url, headers, payload, normalize_timeout(timeout_spec)
+    )
+
+
+def encode_body(operation: Operation[Any], body: Any) -> bytes:
+    """Validate ``body`` (a dict or a model) against the operation's model and encode it."""
+    if body is None:
+        raise ApiValueError(f"{operation.name}(): {operation.body_param} is required")
+    if not isinstance(body, (dict, BaseModel)):
+        if not isinstance(body, Mapping):
+            raise ApiTypeError(
+                f"{operation.body_param} must be a dict or "
+                f"{operation.body_model.__name__}, not {type(body).__name__}"
+            )
+        body = dict(body)
+    model: RequestModel = operation.body_model.from_dict(body)  # type: ignore[assignment]
+    try:
+        payload = model.__pydantic_serializer__.to_json(model, by_alias=True, exclude_unset=True)
+    except PydanticSerializationError:
+        where = _unencodable_path(model.model_dump(by_alias=True, exclude_unset=True))
+        raise ApiValueError(
+            f"invalid {operation.body_model.__name__}: {where or 'body'}: "
+            "text is not valid Unicode (a lone surrogate?)"
+        ) from None
+    if len(payload) > MAX_BODY_BYTES:
+        raise ApiValueError(
+            f"{operation.body_param} encodes to {len(payload)} bytes; "
+            f"the API accepts at most {MAX_BODY_BYTES} (10 MiB)"
+        )
+    return payload
+
+
+def _unencodable_path(value: Any, path: tuple[Any, ...] = ()) -> Optional[str]:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return render_path(path)
+        return None
+    items = value.items() if isinstance(value, dict) else (
+        enumerate(value) if isinstance(value, (list, tuple)) else ()
+    )
+    for key, item in items:
+        found = _unencodable_path(item, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
+def _apply_configured_keys(
+    operation: Operation[Any], configuration: Configuration, headers: dict[str, str]
+) -> None:
+    for name in operation.auth:
+        value = configuration.get_api_key_with_prefix(name)
+        if not value:
+            if headers.get(name):
+                continue
+            raise ApiValueError(
+                f"{operation.name}(): key {name} is not set; "
+                f"set configuration.api_key[{name!r}]"
+            )
+        check_header(name, value)
+        headers[name] = value
+
+
+def _apply_request_auth(
+    request_auth: Union[Mapping[str, Any], list[Mapping[str, Any]]], headers: dict[str, str]
+) -> None:
+    settings = [request_auth] if isinstance(request_auth, Mapping) else request_auth
+    for setting in settings:
+        if not isinstance(setting, Mapping) or setting.get("in") != "header":
+            raise ApiValueError(
+                '_request_auth must be {"in": "header", "key": <header>, "value": <key>}'
+            )
+        name, value = setting.get("key"), setting.get("value")
+        check_header(name, value)
+        headers[str(name)] = str(value)
+
+
+@lru_cache(maxsize=64)
+def join_url(host: str, path: str) -> str:
+    """``host`` + ``path``, keeping any path prefix of ``host`` and dropping a trailing slash."""
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ApiValueError("configuration.host must be an http:// or https:// URL with a host")
+    if parts.query or parts.fragment:
+        raise ApiValueError("configuration.host must not have a query string or fragment")
+    return host.rstrip("/") + path
+
+
+def normalize_timeout(spec: TimeoutSpec) -> Timeouts:
+    """``(connect, read)`` seconds from one number or a pair; ``None`` for no timeout."""
+    if isinstance(spec, list):
+        spec = tuple(spec)
+    try:
+        return _normalize_timeout(spec)
+    except TypeError:
+        raise ApiTypeError(
+            "_request_timeout must be a number of seconds or a (connect, read) pair"
+        ) from None
+
+
+@lru_cache(maxsize=32)
+def _normalize_timeout(spec: TimeoutSpec) -> Timeouts:
+    if spec is None:
+        return None
+    if isinstance(spec, tuple):
+        if len(spec) != 2:
+            raise ApiValueError("_request_timeout pair must be (connect, read)")
+        return (_seconds(spec[0]), _seconds(spec[1]))
+    seconds = _seconds(spec)
+    return (seconds, seconds)
+
+
+def _seconds(value: Any) -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError
+    if not math.isfinite(value) or value <= 0:
+        raise ApiValueError("_request_timeout values must be positive, finite seconds")
+    return float(value)

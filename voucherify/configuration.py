@@ -1,0 +1,250 @@
+"""``Configuration``: where the API is, which keys to send, and how to connect.
+
+Attribute names follow the official generated SDK (``host``, ``api_key``, ``api_key_prefix``,
+``server_index``, ``server_variables``, ``verify_ssl``, ``ssl_ca_cert``, ``proxy``...) so that
+existing set-up code keeps working. The secret keys never appear in ``repr`` or in
+``to_debug_report``.
+"""
+
+from __future__ import annotations
+
+import copy
+import multiprocessing
+import platform
+import sys
+from functools import lru_cache
+from typing import Any, ClassVar, Optional, Union
+
+from voucherify._version import __version__
+from voucherify.exceptions import ApiValueError
+
+DEFAULT_HOST = "https://api.voucherify.io"
+
+DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
+"""Seconds to wait for a connection and for each read of the reply."""
+
+TimeoutSpec = Union[None, float, tuple[float, float]]
+
+CLUSTERS: dict[str, str] = {
+    "api": "Europe (default)",
+    "us1.api": "United States",
+    "as1.api": "Asia",
+}
+
+REGIONS: dict[str, str] = {
+    "eu": "api",
+    "europe": "api",
+    "us": "us1.api",
+    "us1": "us1.api",
+    "united-states": "us1.api",
+    "as": "as1.api",
+    "as1": "as1.api",
+    "asia": "as1.api",
+}
+"""Plain names for the shared clusters, accepted by ``Configuration(region=...)``."""
+
+_SERVER_TEMPLATE = "https://{cluster}.voucherify.io"
+
+AUTH_KEYS: tuple[str, ...] = (
+    "X-App-Id",
+    "X-App-Token",
+    "X-Client-Application-Id",
+    "X-Client-Token",
+)
+
+
+class Configuration:
+    """Settings shared by every call of an :class:`~voucherify.ApiClient`.
+
+    :param host: base URL of the API; a path prefix and a trailing slash are allowed
+        (``https://gateway.example/voucherify/``). Defaults to the European cluster.
+    :param api_key: keys by header name: ``X-App-Id`` and ``X-App-Token`` for server-side
+        calls, ``X-Client-Application-Id`` and ``X-Client-Token`` for client-side calls.
+    :param api_key_prefix: an optional prefix per key, sent before it with a space.
+    :param server_index: pick a server from :meth:`get_host_settings` instead of ``host``.
+    :param server_variables: values for the chosen server's variables (``cluster``).
+    :param ssl_ca_cert: a CA bundle file to verify the server's certificate with.
+    :param region: a plain cluster name: ``"eu"``, ``"us"`` or ``"asia"`` (or ``"us1.api"``...).
+    :param timeout: default ``(connect, read)`` timeout in seconds for every call, or one
+        number for both. ``None`` waits forever, which is rarely what you want.
+    """
+
+    _default: ClassVar[Optional[Configuration]] = None
+
+    def __init__(
+        self,
+        host: Optional[str] = None,
+        api_key: Optional[dict[str, str]] = None,
+        api_key_prefix: Optional[dict[str, str]] = None,
+        server_index: Optional[int] = None,
+        server_variables: Optional[dict[str, str]] = None,
+        ssl_ca_cert: Optional[str] = None,
+        *,
+        region: Optional[str] = None,
+        timeout: TimeoutSpec = DEFAULT_TIMEOUT,
+    ) -> None:
+        self._base_path = DEFAULT_HOST if host is None else host
+        self.server_index = 0 if server_index is None and host is None else server_index
+        self.server_variables: dict[str, str] = dict(server_variables or {})
+        if region is not None:
+            if host is not None:
+                raise ApiValueError("give either host or region, not both")
+            self.server_index = 0
+            self.server_variables["cluster"] = _cluster_for_region(region)
+        self.api_key: dict[str, str] = dict(api_key or {})
+        self.api_key_prefix: dict[str, str] = dict(api_key_prefix or {})
+        self.timeout: TimeoutSpec = timeout
+
+        self.verify_ssl = True
+        self.ssl_ca_cert = ssl_ca_cert
+        self.cert_file: Optional[str] = None
+        self.key_file: Optional[str] = None
+        self.assert_hostname: Optional[Union[bool, str]] = None
+        self.tls_server_name: Optional[str] = None
+        self.connection_pool_maxsize = multiprocessing.cpu_count() * 5
+        self.proxy: Optional[str] = None
+        self.proxy_headers: Optional[dict[str, str]] = None
+        self.socket_options: Optional[list[tuple[int, int, int]]] = None
+        self.retries: Any = None
+        self.client_side_validation = True
+        self.debug = False
+
+    # -- hosts -------------------------------------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        """The base URL calls go to: ``server_index`` wins when set, else the given host."""
+        return self.get_host_from_settings(self.server_index, self.server_variables)
+
+    @host.setter
+    def host(self, value: str) -> None:
+        self._base_path = value
+        self.server_index = None
+
+    def get_host_settings(self) -> list[dict[str, Any]]:
+        """The API's servers: one template whose ``cluster`` variable picks the region."""
+        return _servers()
+
+    def get_host_from_settings(
+        self,
+        index: Optional[int],
+        variables: Optional[dict[str, str]] = None,
+        servers: Optional[list[dict[str, Any]]] = None,
+    ) -> str:
+        """The URL of server ``index`` with ``variables`` filled in (defaults otherwise)."""
+        if index is None:
+            return self._base_path
+        if servers is None:
+            return _default_server_url(index, tuple(sorted((variables or {}).items())))
+        return _server_url(servers, index, variables or {})
+
+    # -- keys --------------------------------------------------------------------------------
+
+    def get_api_key_with_prefix(
+        self, identifier: str, alias: Optional[str] = None
+    ) -> Optional[str]:
+        """The key for header ``identifier`` with its prefix, or ``None`` if it is not set."""
+        key = self.api_key.get(identifier)
+        if key is None and alias is not None:
+            key = self.api_key.get(alias)
+        if key is None:
+            return None
+        prefix = self.api_key_prefix.get(identifier)
+        return f"{prefix} {key}" if prefix else key
+
+    def auth_settings(self) -> dict[str, dict[str, Any]]:
+        """Each configured key as an auth setting, in the generated SDKs' shape."""
+        settings = {}
+        for name in AUTH_KEYS:
+            value = self.get_api_key_with_prefix(name)
+            if value is not None:
+                settings[name] = {"type": "api_key", "in": "header", "key": name, "value": value}
+        return settings
+
+    # -- defaults and copies -----------------------------------------------------------------
+
+    @classmethod
+    def set_default(cls, default: Optional[Configuration]) -> None:
+        """Make ``default`` the configuration that ``ApiClient()`` without one uses."""
+        cls._default = default
+
+    @classmethod
+    def get_default(cls) -> Configuration:
+        """The default configuration, created on first use."""
+        if cls._default is None:
+            cls._default = cls()
+        return cls._default
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Configuration:
+        clone = copy.copy(self)
+        for name in ("api_key", "api_key_prefix", "server_variables", "proxy_headers"):
+            setattr(clone, name, copy.deepcopy(getattr(self, name), memo))
+        return clone
+
+    # -- safe descriptions -------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        keys = ", ".join(f"{name!r}: '***'" for name in self.api_key)
+        return f"Configuration(host={self.host!r}, api_key={{{keys}}})"
+
+    def to_debug_report(self) -> str:
+        """Versions and settings for a bug report; never the keys."""
+        return "\n".join(
+            [
+                "Python SDK Debug Report:",
+                f"OS: {sys.platform}",
+                f"Python Version: {platform.python_version()}",
+                f"SDK Package Version: {__version__}",
+                f"Host: {self.host}",
+                f"Keys set: {', '.join(sorted(self.api_key)) or 'none'}",
+            ]
+        )
+
+
+def _servers() -> list[dict[str, Any]]:
+    return [
+        {
+            "url": _SERVER_TEMPLATE,
+            "description": "Voucherify shared or dedicated cluster",
+            "variables": {
+                "cluster": {
+                    "description": "The cluster: "
+                    + ", ".join(f"{name} ({where})" for name, where in CLUSTERS.items()),
+                    "default_value": "api",
+                    "enum_values": list(CLUSTERS),
+                }
+            },
+        }
+    ]
+
+
+def _server_url(servers: list[dict[str, Any]], index: int, variables: dict[str, str]) -> str:
+    if not 0 <= index < len(servers):
+        raise ApiValueError(f"server index {index} is out of range; there are {len(servers)}")
+    url: str = servers[index]["url"]
+    for name, spec in servers[index].get("variables", {}).items():
+        value = variables.get(name, spec["default_value"])
+        allowed = spec.get("enum_values")
+        if allowed and value not in allowed:
+            raise ApiValueError(
+                f"server variable {name}: {value!r} is not one of {', '.join(allowed)}"
+            )
+        url = url.replace("{" + name + "}", value)
+    return url
+
+
+@lru_cache(maxsize=16)
+def _default_server_url(index: int, variables: tuple[tuple[str, str], ...]) -> str:
+    # The host is read on every call; the default server list never changes, so cache it.
+    return _server_url(_servers(), index, dict(variables))
+
+
+def _cluster_for_region(region: str) -> str:
+    name = region.strip().lower()
+    if name in CLUSTERS:
+        return name
+    cluster = REGIONS.get(name)
+    if cluster is None:
+        choices = ", ".join(sorted(set(REGIONS) | set(CLUSTERS)))
+        raise ApiValueError(f"region {region!r} is not known; use one of: {choices}")
+    return cluster

@@ -1,0 +1,99 @@
+"""The base classes every model derives from; a model module holds only its fields.
+
+``to_dict`` / ``to_json`` give exactly what was set: absent fields stay absent and an explicit
+``None`` stays ``null``, so ``Model.from_dict(d).to_dict() == d`` for any valid JSON object
+``d``. Unknown fields are kept (``extra="allow"``) and reachable as attributes, so a reply with
+fields this SDK does not know yet still parses and round-trips.
+"""
+
+from __future__ import annotations
+
+import pprint
+from typing import Any, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from typing_extensions import Self
+
+from voucherify.models._json_value import FreeFormValueError, json_value_problem
+from voucherify.models._validation import to_api_value_error
+
+
+class VoucherifyModel(BaseModel):
+    """Shared behaviour of request and response models."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+        protected_namespaces=(),
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model as a JSON-ready dict of the fields that were set."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+    def to_json(self) -> str:
+        """The model as JSON text, as it is sent on the wire."""
+        return self.model_dump_json(by_alias=True, exclude_unset=True)
+
+    def to_str(self) -> str:
+        """A pretty-printed rendering of :meth:`to_dict`."""
+        return pprint.pformat(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, obj: Union[dict[str, Any], BaseModel, None]) -> Optional[Self]:
+        """Validate a dict (or another model's data); ``None`` gives ``None``.
+
+        Raises ``ApiValueError`` naming each field path and rule that was broken.
+        """
+        if obj is None:
+            return None
+        if isinstance(obj, VoucherifyModel) and not isinstance(obj, cls):
+            obj = obj.to_dict()
+        try:
+            return cls.model_validate(obj)
+        except ValidationError as exc:
+            raise to_api_value_error(exc, cls.__name__) from None
+
+    @classmethod
+    def from_json(cls, json_str: Union[str, bytes]) -> Optional[Self]:
+        """Validate JSON text; raises ``ApiValueError`` as :meth:`from_dict` does."""
+        try:
+            return cls.model_validate_json(json_str)
+        except ValidationError as exc:
+            raise to_api_value_error(exc, cls.__name__) from None
+
+
+class RequestModel(VoucherifyModel):
+    """A body the SDK sends: validated on creation, on assignment and again before sending."""
+
+    model_config = ConfigDict(validate_assignment=True, revalidate_instances="always")
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise to_api_value_error(exc, type(self).__name__) from None
+
+    # Tell pydantic this __init__ only validates, as its own does, so that nested models are
+    # still built by the fast core validator rather than through this Python method.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as exc:
+            raise to_api_value_error(exc, type(self).__name__) from None
+
+    @model_validator(mode="after")
+    def _check_unknown_fields(self) -> Self:
+        # Unknown keys are sent through as given, so they must be JSON-safe too.
+        extra = self.__pydantic_extra__
+        if extra:
+            problem = json_value_problem(extra)
+            if problem is not None:
+                raise FreeFormValueError(*problem)
+        return self
+
+
+class ResponseModel(VoucherifyModel):
+    """A body the SDK receives: lenient, so that a newer server does not break an old client."""

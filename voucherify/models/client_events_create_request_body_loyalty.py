@@ -1,0 +1,7 @@
+"""Model ``ClientEventsCreateRequestBodyLoyalty``: the client-side twin of the loyalty card."""
+
+from voucherify.models.events_create_request_body_loyalty import EventsCreateRequestBodyLoyalty
+
+
+class ClientEventsCreateRequestBodyLoyalty(EventsCreateRequestBodyLoyalty):
+    """Same fields as :class:`EventsCreateRequestBodyLoyalty`."""

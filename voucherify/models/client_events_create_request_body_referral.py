@@ -1,0 +1,7 @@
+"""Model ``ClientEventsCreateRequestBodyReferral``: the client-side twin of the referral."""
+
+from voucherify.models.events_create_request_body_referral import EventsCreateRequestBodyReferral
+
+
+class ClientEventsCreateRequestBodyReferral(EventsCreateRequestBodyReferral):
+    """Same fields as :class:`EventsCreateRequestBodyReferral`."""

@@ -1,0 +1,129 @@
+"""The urllib3 transport: a connection pool that moves bytes and reports failures.
+
+It knows nothing of models or operations. Every urllib3 failure leaves this module as an
+:class:`~voucherify.exceptions.ApiTransportException` subclass that says whether the request
+may have reached the server. ``ApiException`` is re-exported here for code written against
+the official SDK (``from voucherify.rest import ApiException``).
+"""
+
+from __future__ import annotations
+
+import ssl
+from functools import lru_cache
+from typing import Any, Optional, Union
+
+import urllib3
+from urllib3 import exceptions as u3
+
+from voucherify.configuration import Configuration
+from voucherify.exceptions import (
+    ApiConnectionException,
+    ApiException,
+    ApiSSLException,
+    ApiTimeoutException,
+    ApiTransportException,
+)
+
+__all__ = ["ApiException", "RESTClientObject", "RESTResponse", "translate_transport_error"]
+
+RESTResponse = urllib3.BaseHTTPResponse
+"""The raw reply type, as returned by the ``..._without_preload_content`` variants."""
+
+Timeouts = Optional[tuple[Optional[float], Optional[float]]]
+
+
+@lru_cache(maxsize=32)
+def _timeout(timeouts: Timeouts) -> urllib3.Timeout:
+    if timeouts is None:
+        return urllib3.Timeout(connect=None, read=None)
+    return urllib3.Timeout(connect=timeouts[0], read=timeouts[1])
+
+
+def translate_transport_error(exc: BaseException) -> ApiTransportException:
+    """The SDK exception for a urllib3 or socket failure, saying whether the request was sent.
+
+    Failures while connecting (refused, DNS, TLS handshake, connect timeout) happen before
+    any byte of the request leaves, so the request was certainly not processed. Anything
+    later may have been: the server can record an event and then lose the reply.
+    """
+    if isinstance(exc, u3.SSLError):
+        return ApiSSLException(f"TLS failure: {_reason(exc)}", request_sent=False)
+    if isinstance(exc, u3.ProxyError):
+        return ApiConnectionException(f"proxy failure: {_reason(exc)}", request_sent=False)
+    if isinstance(exc, u3.NewConnectionError):
+        return ApiConnectionException(f"cannot connect: {_reason(exc)}", request_sent=False)
+    if isinstance(exc, u3.ConnectTimeoutError):
+        return ApiTimeoutException("timed out while connecting", request_sent=False)
+    if isinstance(exc, u3.ReadTimeoutError):
+        return ApiTimeoutException("timed out waiting for the reply", request_sent=None)
+    if isinstance(exc, u3.ProtocolError):
+        return ApiConnectionException(f"connection broken: {_reason(exc)}", request_sent=None)
+    return ApiConnectionException(f"transport failure: {_reason(exc)}", request_sent=None)
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+class RESTClientObject:
+    """A urllib3 pool built from a :class:`Configuration`; safe to share between threads."""
+
+    def __init__(self, configuration: Configuration) -> None:
+        pool_args: dict[str, Any] = {
+            "num_pools": 4,
+            "maxsize": configuration.connection_pool_maxsize,
+            "block": False,
+            "retries": False,
+        }
+        if configuration.verify_ssl:
+            pool_args["cert_reqs"] = ssl.CERT_REQUIRED
+            pool_args["ca_certs"] = configuration.ssl_ca_cert
+        else:
+            pool_args["cert_reqs"] = ssl.CERT_NONE
+        if configuration.cert_file:
+            pool_args["cert_file"] = configuration.cert_file
+            pool_args["key_file"] = configuration.key_file
+        if configuration.assert_hostname is not None:
+            pool_args["assert_hostname"] = configuration.assert_hostname
+        if configuration.tls_server_name:
+            pool_args["server_hostname"] = configuration.tls_server_name
+        if configuration.socket_options is not None:
+            pool_args["socket_options"] = configuration.socket_options
+
+        self.pool_manager: Union[urllib3.PoolManager, urllib3.ProxyManager]
+        if configuration.proxy:
+            self.pool_manager = urllib3.ProxyManager(
+                proxy_url=configuration.proxy,
+                proxy_headers=configuration.proxy_headers,
+                **pool_args,
+            )
+        else:
+            self.pool_manager = urllib3.PoolManager(**pool_args)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: Optional[bytes],
+        timeouts: Timeouts,
+        preload_content: bool = True,
+    ) -> urllib3.BaseHTTPResponse:
+        """Send one request; redirects are not followed, so keys never go to another origin."""
+        try:
+            return self.pool_manager.request(
+                method,
+                url,
+                body=body,
+                headers=headers,
+                timeout=_timeout(timeouts),
+                retries=False,
+                redirect=False,
+                preload_content=preload_content,
+            )
+        except (u3.HTTPError, OSError) as exc:
+            raise translate_transport_error(exc) from exc
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.pool_manager.clear()
