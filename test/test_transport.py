@@ -1,0 +1,165 @@
+"""Transport failures become the SDK's exceptions, saying whether the request was sent."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+from pytest_httpserver import HTTPServer
+
+import voucherify
+
+from conftest import APP_TOKEN, EXAMPLE_RESPONSE, MINIMAL_BODY, make_configuration
+from rawserver import RawServer, close_without_reply, reset, stall
+
+
+def track(host: str, **options: object) -> object:
+    with voucherify.ApiClient(make_configuration(host)) as client:
+        return voucherify.EventsApi(client).track_custom_event(
+            events_create_request_body=MINIMAL_BODY, **options  # type: ignore[arg-type]
+        )
+
+
+def assert_clean(error: BaseException) -> None:
+    """An SDK exception whose text and chain hold no key and no urllib3 type at the top."""
+    assert isinstance(error, voucherify.ApiException)
+    assert type(error).__module__ == "voucherify.exceptions"
+    rendered = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    assert APP_TOKEN not in rendered
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_connection_refused_is_not_sent() -> None:
+    with pytest.raises(voucherify.ApiConnectionException) as info:
+        track(f"http://127.0.0.1:{free_port()}")
+    assert info.value.request_sent is False
+    assert "not sent" in str(info.value)
+    assert_clean(info.value)
+
+
+def test_unresolvable_host_is_not_sent() -> None:
+    with pytest.raises(voucherify.ApiConnectionException) as info:
+        track("http://no-such-host.invalid")
+    assert info.value.request_sent is False
+    assert_clean(info.value)
+
+
+def test_read_timeout_may_have_been_processed() -> None:
+    with RawServer(stall(2.0)) as server:
+        started = time.monotonic()
+        with pytest.raises(voucherify.ApiTimeoutException) as info:
+            track(server.url, _request_timeout=(1.0, 0.3))
+        elapsed = time.monotonic() - started
+    assert info.value.request_sent is None
+    assert "may have been processed" in str(info.value)
+    assert server.requests == 1
+    assert elapsed < 1.5
+    assert_clean(info.value)
+
+
+def test_single_number_timeout_applies_to_reads() -> None:
+    with RawServer(stall(2.0)) as server, pytest.raises(voucherify.ApiTimeoutException):
+        track(server.url, _request_timeout=0.3)
+
+
+def test_configured_default_timeout_is_used() -> None:
+    configuration = voucherify.Configuration()
+    assert configuration.timeout == (5.0, 30.0)
+    with RawServer(stall(2.0)) as server:
+        configuration = make_configuration(server.url)
+        configuration.timeout = (1.0, 0.3)
+        with voucherify.ApiClient(configuration) as client, pytest.raises(
+            voucherify.ApiTimeoutException
+        ):
+            voucherify.EventsApi(client).track_custom_event(
+                events_create_request_body=MINIMAL_BODY
+            )
+
+
+@pytest.mark.parametrize("behaviour", [close_without_reply, reset], ids=["closed", "reset"])
+def test_connection_lost_after_sending_may_have_been_processed(behaviour: object) -> None:
+    with RawServer(behaviour) as server, pytest.raises(  # type: ignore[arg-type]
+        voucherify.ApiConnectionException
+    ) as info:
+        track(server.url)
+    assert info.value.request_sent is None
+    assert server.requests == 1
+    assert_clean(info.value)
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_server(ca: trustme.CA) -> Iterator[HTTPServer]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+def test_tls_untrusted_certificate_is_refused(tls_server: HTTPServer) -> None:
+    url = tls_server.url_for("/")
+    assert url.startswith("https://")
+    with pytest.raises(voucherify.ApiSSLException) as info:
+        track(url)
+    assert info.value.request_sent is False
+    assert len(tls_server.log) == 0
+    assert_clean(info.value)
+
+
+def test_tls_with_ca_bundle_succeeds(
+    tls_server: HTTPServer, ca: trustme.CA, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    configuration = make_configuration(tls_server.url_for("/"))
+    configuration.ssl_ca_cert = str(bundle)
+    with voucherify.ApiClient(configuration) as client:
+        result = voucherify.EventsApi(client).track_custom_event(
+            events_create_request_body=MINIMAL_BODY
+        )
+    assert result.type == "cart_abandoned"
+    assert tls_server.log[0][0].headers["X-App-Token"] == APP_TOKEN
+
+
+def test_tls_verification_can_be_switched_off(tls_server: HTTPServer) -> None:
+    configuration = make_configuration(tls_server.url_for("/"))
+    configuration.verify_ssl = False
+    with voucherify.ApiClient(configuration) as client, pytest.warns(
+        Warning, match="Unverified HTTPS request"
+    ):
+        result = voucherify.EventsApi(client).track_custom_event(
+            events_create_request_body=MINIMAL_BODY
+        )
+    assert result.object == "event"
+
+
+def test_close_releases_connections(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    client = voucherify.ApiClient(make_configuration(httpserver.url_for("/")))
+    with client:
+        voucherify.EventsApi(client).track_custom_event(events_create_request_body=MINIMAL_BODY)
+        assert len(client.rest_client.pool_manager.pools) == 1
+    assert len(client.rest_client.pool_manager.pools) == 0
+    # A closed client opens a new connection when used again.
+    voucherify.EventsApi(client).track_custom_event(events_create_request_body=MINIMAL_BODY)
+    client.close()
+    assert len(httpserver.log) == 2

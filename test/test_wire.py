@@ -1,0 +1,260 @@
+"""What goes on the wire: method, path, headers and JSON body, for both operations."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+import voucherify
+from voucherify.models.client_events_create_request_body import ClientEventsCreateRequestBody
+from voucherify.models.events_create_request_body import EventsCreateRequestBody
+from voucherify.models.events_create_response_body import EventsCreateResponseBody
+
+from conftest import (
+    APP_ID,
+    APP_TOKEN,
+    CLIENT_ID,
+    CLIENT_TOKEN,
+    EXAMPLE_RESPONSE,
+    MINIMAL_BODY,
+    make_configuration,
+)
+
+
+def sent_body(httpserver: HTTPServer) -> Any:
+    request, _ = httpserver.log[-1]
+    return json.loads(request.get_data())
+
+
+def test_track_custom_event_sends_post_with_keys_and_json(
+    httpserver: HTTPServer, events_api: voucherify.EventsApi
+) -> None:
+    httpserver.expect_oneshot_request("/v1/events", method="POST").respond_with_json(
+        EXAMPLE_RESPONSE
+    )
+    body = {
+        "event": "event-name",
+        "customer": {"source_id": "referee-source_id"},
+        "referral": {"code": "voucher-code", "referrer_id": "referrer-source_id"},
+    }
+    result = events_api.track_custom_event(events_create_request_body=body)
+
+    assert isinstance(result, EventsCreateResponseBody)
+    assert result.customer.id == "cust_ypePCF6IU6fnUvec6RMXZuH4"
+    request, _ = httpserver.log[0]
+    assert request.method == "POST"
+    assert request.path == "/v1/events"
+    assert request.headers["X-App-Id"] == APP_ID
+    assert request.headers["X-App-Token"] == APP_TOKEN
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["Accept"] == "application/json"
+    assert request.headers["X-Voucherify-Channel"] == "Python-SDK"
+    assert request.headers["User-Agent"].startswith(f"voucherify-python/{voucherify.__version__}")
+    assert "X-Client-Token" not in request.headers
+    assert json.loads(request.get_data()) == body
+
+
+def test_client_side_call_uses_client_keys_and_origin(
+    httpserver: HTTPServer, client_side_api: voucherify.ClientSideApi
+) -> None:
+    httpserver.expect_oneshot_request("/client/v1/events", method="POST").respond_with_json(
+        EXAMPLE_RESPONSE
+    )
+    result = client_side_api.track_custom_event_client_side(
+        "https://shop.example", client_events_create_request_body=MINIMAL_BODY
+    )
+    assert result.type == "cart_abandoned"
+    request, _ = httpserver.log[0]
+    assert request.headers["origin"] == "https://shop.example"
+    assert request.headers["X-Client-Application-Id"] == CLIENT_ID
+    assert request.headers["X-Client-Token"] == CLIENT_TOKEN
+    assert "X-App-Token" not in request.headers
+    assert json.loads(request.get_data()) == MINIMAL_BODY
+
+
+def test_body_may_be_a_model(httpserver: HTTPServer, events_api: voucherify.EventsApi) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    model = EventsCreateRequestBody(event="signed_up", customer={"source_id": "c-1"})
+    events_api.track_custom_event(events_create_request_body=model)
+    assert sent_body(httpserver) == MINIMAL_BODY
+    # The twin model is accepted by the other operation, and vice versa.
+    twin = ClientEventsCreateRequestBody(event="signed_up", customer={"source_id": "c-1"})
+    events_api.track_custom_event(events_create_request_body=twin)
+    assert sent_body(httpserver) == MINIMAL_BODY
+
+
+def test_model_body_is_sent_via_client_side_api(
+    httpserver: HTTPServer, client_side_api: voucherify.ClientSideApi
+) -> None:
+    httpserver.expect_request("/client/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    model = EventsCreateRequestBody(event="signed_up", customer={"source_id": "c-1"})
+    client_side_api.track_custom_event_client_side("https://a.example", model)
+    assert sent_body(httpserver) == MINIMAL_BODY
+
+
+def test_absent_fields_omitted_explicit_none_kept_unknown_keys_passed_through(
+    httpserver: HTTPServer, events_api: voucherify.EventsApi
+) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    body = {
+        "event": "signed_up",
+        "customer": {"source_id": "c-1", "address": None, "future_field": {"x": [1, 2]}},
+        "loyalty": None,
+        "brand_new_top_level": "kept",
+    }
+    events_api.track_custom_event(events_create_request_body=body)
+    assert sent_body(httpserver) == body
+
+
+def test_dates_and_aware_datetimes_are_iso_8601(
+    httpserver: HTTPServer, events_api: voucherify.EventsApi
+) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    when = datetime(2022, 12, 1, 9, 24, 33, 61000, tzinfo=timezone(timedelta(hours=2)))
+    body = {
+        "event": "signed_up",
+        "customer": {"source_id": "c-1", "birthdate": date(1990, 5, 17)},
+        "metadata": {"day": date(2022, 12, 1), "at": when, "n": 1.5, "ok": True},
+    }
+    events_api.track_custom_event(events_create_request_body=body)
+    sent = sent_body(httpserver)
+    assert sent["customer"]["birthdate"] == "1990-05-17"
+    assert sent["metadata"]["day"] == "2022-12-01"
+    assert datetime.fromisoformat(sent["metadata"]["at"].replace("Z", "+00:00")) == when
+    assert sent["metadata"]["at"].endswith("+02:00")
+    assert sent["metadata"]["n"] == 1.5 and sent["metadata"]["ok"] is True
+
+
+def test_body_is_strict_json(httpserver: HTTPServer, events_api: voucherify.EventsApi) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    events_api.track_custom_event(
+        events_create_request_body={**MINIMAL_BODY, "metadata": {"t": "ünïcødé ✓", "big": 10**20}}
+    )
+    raw = httpserver.log[-1][0].get_data()
+    # json.loads with a strict constant hook rejects NaN/Infinity, so a clean parse proves it.
+    doc = json.loads(raw, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    assert doc["metadata"] == {"t": "ünïcødé ✓", "big": 10**20}
+
+
+@pytest.mark.parametrize(
+    ("host", "expected_path"),
+    [
+        ("{root}", "/v1/events"),
+        ("{root}/", "/v1/events"),
+        ("{root}/api", "/api/v1/events"),
+        ("{root}/api/", "/api/v1/events"),
+    ],
+)
+def test_host_with_prefix_and_trailing_slash(
+    httpserver: HTTPServer, host: str, expected_path: str
+) -> None:
+    httpserver.expect_request(expected_path, method="POST").respond_with_json(EXAMPLE_RESPONSE)
+    root = httpserver.url_for("/").rstrip("/")
+    with voucherify.ApiClient(make_configuration(host.format(root=root))) as client:
+        voucherify.EventsApi(client).track_custom_event(events_create_request_body=MINIMAL_BODY)
+    assert httpserver.log[-1][0].path == expected_path
+
+
+def test_api_key_prefix_is_applied(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    configuration = make_configuration(httpserver.url_for("/"))
+    configuration.api_key_prefix["X-App-Id"] = "Bearer"
+    with voucherify.ApiClient(configuration) as client:
+        voucherify.EventsApi(client).track_custom_event(events_create_request_body=MINIMAL_BODY)
+    assert httpserver.log[-1][0].headers["X-App-Id"] == f"Bearer {APP_ID}"
+
+
+def test_per_call_headers_content_type_and_request_auth(
+    httpserver: HTTPServer, events_api: voucherify.EventsApi
+) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    events_api.track_custom_event(
+        events_create_request_body=MINIMAL_BODY,
+        _headers={"X-Voucherify-API-Version": "v2018-08-01"},
+        _content_type="application/json; charset=utf-8",
+        _request_auth={"in": "header", "type": "api_key", "key": "X-App-Token", "value": "other"},
+    )
+    request = httpserver.log[-1][0]
+    assert request.headers["X-Voucherify-API-Version"] == "v2018-08-01"
+    assert request.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert request.headers["X-App-Token"] == "other"
+    # _request_auth replaces the configured keys for this call.
+    assert "X-App-Id" not in request.headers
+
+
+def test_default_headers_and_user_agent(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    configuration = make_configuration(httpserver.url_for("/"))
+    with voucherify.ApiClient(configuration, header_name="X-Team", header_value="growth") as client:
+        client.user_agent = "my-app/1.0"
+        client.set_default_header("X-Extra", "1")
+        voucherify.EventsApi(client).track_custom_event(events_create_request_body=MINIMAL_BODY)
+    request = httpserver.log[-1][0]
+    assert request.headers["User-Agent"] == "my-app/1.0"
+    assert request.headers["X-Team"] == "growth"
+    assert request.headers["X-Extra"] == "1"
+
+
+def test_with_http_info_gives_status_headers_raw(
+    httpserver: HTTPServer, events_api: voucherify.EventsApi
+) -> None:
+    raw = json.dumps(EXAMPLE_RESPONSE).encode()
+    httpserver.expect_request("/v1/events").respond_with_data(
+        raw, status=200, headers={"X-Rate-Limit-Remaining": "99"}, content_type="application/json"
+    )
+    response = events_api.track_custom_event_with_http_info(
+        events_create_request_body=MINIMAL_BODY
+    )
+    assert isinstance(response, voucherify.ApiResponse)
+    assert response.status_code == 200
+    assert response.headers["x-rate-limit-remaining"] == "99"
+    assert response.headers["X-RATE-LIMIT-REMAINING"] == "99"
+    assert response.raw_data == raw
+    assert response.data.customer.email == "john@voucherify.io"
+
+
+def test_without_preload_content_returns_unread_response(
+    httpserver: HTTPServer, events_api: voucherify.EventsApi
+) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json({"code": 400}, status=400)
+    response = events_api.track_custom_event_without_preload_content(
+        events_create_request_body=MINIMAL_BODY
+    )
+    try:
+        assert response.status == 400
+        assert json.loads(response.read()) == {"code": 400}
+    finally:
+        response.release_conn()
+
+
+def test_client_side_variants(
+    httpserver: HTTPServer, client_side_api: voucherify.ClientSideApi
+) -> None:
+    httpserver.expect_request("/client/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    info = client_side_api.track_custom_event_client_side_with_http_info(
+        "https://a.example", MINIMAL_BODY
+    )
+    assert info.status_code == 200 and info.data.object == "event"
+    raw = client_side_api.track_custom_event_client_side_without_preload_content(
+        "https://a.example", MINIMAL_BODY
+    )
+    assert json.loads(raw.read())["type"] == "cart_abandoned"
+    raw.release_conn()
+    assert len(httpserver.log) == 2
+
+
+def test_keep_alive_reuses_one_connection(
+    httpserver: HTTPServer, events_api: voucherify.EventsApi
+) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    for _ in range(5):
+        events_api.track_custom_event(events_create_request_body=MINIMAL_BODY)
+    pool = events_api.api_client.rest_client.pool_manager.connection_from_url(
+        httpserver.url_for("/")
+    )
+    assert pool.num_connections == 1
+    assert pool.num_requests == 5
