@@ -19,6 +19,8 @@ class RawServer:
     def __init__(self, behaviour: Behaviour) -> None:
         self.behaviour = behaviour
         self.requests = 0
+        self.connections = 0
+        self._lock = threading.Lock()
         self._sock = socket.create_server(("127.0.0.1", 0))
         self._sock.settimeout(0.2)
         self.port = self._sock.getsockname()[1]
@@ -48,12 +50,19 @@ class RawServer:
             self._threads.append(thread)
             thread.start()
 
+    @property
+    def host(self) -> str:
+        return self.url
+
     def _handle(self, conn: socket.socket) -> None:
+        with self._lock:
+            self.connections += 1
         with conn:
             conn.settimeout(5)
             if read_request(conn) is None:
                 return
-            self.requests += 1
+            with self._lock:
+                self.requests += 1
             self.behaviour(conn)
 
 
@@ -71,7 +80,10 @@ def read_request(conn: socket.socket) -> Optional[bytes]:
         if name.strip().lower() == b"content-length":
             length = int(value)
     while len(body) < length:
-        body += conn.recv(65536)
+        chunk = conn.recv(1 << 20)
+        if not chunk:
+            return None
+        body += chunk
     return body
 
 

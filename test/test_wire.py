@@ -258,3 +258,47 @@ def test_keep_alive_reuses_one_connection(
     )
     assert pool.num_connections == 1
     assert pool.num_requests == 5
+
+
+@pytest.mark.parametrize(
+    "setter",
+    [
+        lambda c: c.set_default_header("X-Team", "a\r\nInjected: 1"),
+        lambda c: setattr(c, "user_agent", "ua\nInjected: 1"),
+    ],
+)
+def test_client_level_header_with_crlf_refused_when_set(setter: Any) -> None:
+    client = voucherify.ApiClient(make_configuration("http://127.0.0.1:9"))
+    with pytest.raises(voucherify.ApiValueError) as info:
+        setter(client)
+    assert "Injected" not in str(info.value)
+    client.close()
+
+
+def test_header_mutated_in_place_is_refused_without_echo(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    with voucherify.ApiClient(make_configuration(httpserver.url_for("/"))) as client:
+        client.default_headers["X-Team"] = "SECRETISH\r\nInjected: 1"
+        with pytest.raises(voucherify.ApiValueError) as info:
+            voucherify.EventsApi(client).track_custom_event(
+                events_create_request_body=MINIMAL_BODY
+            )
+    assert "SECRETISH" not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert len(httpserver.log) == 0
+
+
+def test_content_type_in_extra_headers_must_be_json(httpserver: HTTPServer,
+                                                    events_api: voucherify.EventsApi) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    with pytest.raises(voucherify.ApiValueError, match="JSON media type"):
+        events_api.track_custom_event(
+            events_create_request_body=MINIMAL_BODY, _headers={"content-type": "text/plain"}
+        )
+    events_api.track_custom_event(
+        events_create_request_body=MINIMAL_BODY,
+        _headers={"content-type": "application/vnd.voucherify+json"},
+    )
+    request = httpserver.log[-1][0]
+    assert request.headers.getlist("Content-Type") == ["application/vnd.voucherify+json"]
+    assert len(httpserver.log) == 1

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Optional
 
 import urllib3
 
+from voucherify._pipeline.headers import check_header
 from voucherify._pipeline.operation import Operation, RequestOptions, ResponseT
 from voucherify._pipeline.request import prepare_request
 from voucherify._pipeline.response import read_response
@@ -51,9 +52,9 @@ class ApiClient:
             "X-Voucherify-Channel": CHANNEL,
         }
         if header_name is not None and header_value is not None:
-            self.default_headers[header_name] = header_value
+            self.set_default_header(header_name, header_value)
         if cookie is not None:
-            self.default_headers["Cookie"] = cookie
+            self.set_default_header("Cookie", cookie)
         self.cookie = cookie
 
     def __enter__(self) -> ApiClient:
@@ -78,10 +79,11 @@ class ApiClient:
 
     @user_agent.setter
     def user_agent(self, value: str) -> None:
-        self.default_headers["User-Agent"] = value
+        self.set_default_header("User-Agent", value)
 
     def set_default_header(self, header_name: str, header_value: str) -> None:
         """Send ``header_name: header_value`` on every call of this client."""
+        check_header(header_name, header_value)
         self.default_headers[header_name] = header_value
 
     @classmethod

@@ -22,6 +22,7 @@ from voucherify.exceptions import (
     ApiSSLException,
     ApiTimeoutException,
     ApiTransportException,
+    ApiValueError,
 )
 
 __all__ = ["ApiException", "RESTClientObject", "RESTResponse", "translate_transport_error"]
@@ -47,7 +48,10 @@ def translate_transport_error(exc: BaseException) -> ApiTransportException:
     later may have been: the server can record an event and then lose the reply.
     """
     if isinstance(exc, u3.SSLError):
-        return ApiSSLException(f"TLS failure: {_reason(exc)}", request_sent=False)
+        # Certificate and handshake failures happen while connecting; others may come later.
+        text = str(exc)
+        handshake = "CERTIFICATE_VERIFY_FAILED" in text or "handshake" in text.lower()
+        return ApiSSLException(f"TLS failure: {text}", request_sent=False if handshake else None)
     if isinstance(exc, u3.ProxyError):
         return ApiConnectionException(f"proxy failure: {_reason(exc)}", request_sent=False)
     if isinstance(exc, u3.NewConnectionError):
@@ -123,6 +127,12 @@ class RESTClientObject:
             )
         except (u3.HTTPError, OSError) as exc:
             raise translate_transport_error(exc) from exc
+        except ValueError:
+            # http.client refuses a bad header before sending, quoting the value, which may
+            # be a key: say what is wrong without it.
+            raise ApiValueError(
+                "a header name or value contains a forbidden character (CR, LF or NUL)"
+            ) from None
 
     def close(self) -> None:
         """Close every pooled connection."""

@@ -29,8 +29,6 @@ class Operation(Generic[ResponseT]):
     """Header names of the keys the endpoint requires, looked up in ``Configuration.api_key``."""
     header_params: tuple[str, ...] = ()
     """Required headers given as method arguments (``origin``)."""
-    idempotent: bool = False
-    """Whether sending the request twice has the effect of sending it once."""
 
 
 class RequestOptions(TypedDict, total=False):

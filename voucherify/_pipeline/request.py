@@ -14,12 +14,11 @@ from typing import Any, Mapping, Optional, Union
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel
-from pydantic_core import PydanticSerializationError
 
 from voucherify._pipeline.headers import check_header
 from voucherify._pipeline.operation import OPTION_NAMES, Operation, RequestOptions
 from voucherify.configuration import Configuration, TimeoutSpec
-from voucherify.exceptions import ApiTypeError, ApiValueError, render_path
+from voucherify.exceptions import ApiTypeError, ApiValueError
 from voucherify.models._base import RequestModel
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -69,6 +68,21 @@ def prepare_request(
         host = configuration.get_host_from_settings(host_index, configuration.server_variables)
     url = join_url(host, operation.path)
 
+    headers = build_headers(operation, configuration, base_headers, header_args, options)
+    timeout_spec = options.get("_request_timeout", configuration.timeout)
+    return PreparedRequest(
+        operation.method, url, headers, payload, normalize_timeout(timeout_spec)
+    )
+
+
+def build_headers(
+    operation: Operation[Any],
+    configuration: Configuration,
+    base_headers: Mapping[str, str],
+    header_args: tuple[Any, ...],
+    options: RequestOptions,
+) -> dict[str, str]:
+    """The call's headers: the client's, header arguments, per-call extras, then the keys."""
     headers = dict(base_headers)
     for name, value in zip(operation.header_params, header_args):
         if value is None or value == "":
@@ -76,28 +90,27 @@ def prepare_request(
         check_header(name, value)
         headers[name] = value
 
-    content_type = options.get("_content_type")
-    if content_type is not None:
-        if not isinstance(content_type, str) or not _JSON_MEDIA_TYPE.match(content_type):
-            raise ApiValueError("_content_type must be a JSON media type such as application/json")
-        headers["Content-Type"] = content_type
-
     extra_headers = options.get("_headers")
     if extra_headers:
         for name, value in extra_headers.items():
             check_header(name, value)
-            headers[name] = value
+            if name.lower() == "content-type":
+                _check_json_media_type(value, "_headers Content-Type")
+                headers["Content-Type"] = value
+            else:
+                headers[name] = value
+
+    content_type = options.get("_content_type")
+    if content_type is not None:
+        _check_json_media_type(content_type, "_content_type")
+        headers["Content-Type"] = content_type
 
     request_auth = options.get("_request_auth")
     if request_auth is not None:
         _apply_request_auth(request_auth, headers)
     else:
         _apply_configured_keys(operation, configuration, headers)
-
-    timeout_spec = options.get("_request_timeout", configuration.timeout)
-    return PreparedRequest(
-        operation.method, url, headers, payload, normalize_timeout(timeout_spec)
-    )
+    return headers
 
 
 def encode_body(operation: Operation[Any], body: Any) -> bytes:
@@ -112,14 +125,7 @@ def encode_body(operation: Operation[Any], body: Any) -> bytes:
             )
         body = dict(body)
     model: RequestModel = operation.body_model.from_dict(body)  # type: ignore[assignment]
-    try:
-        payload = model.__pydantic_serializer__.to_json(model, by_alias=True, exclude_unset=True)
-    except PydanticSerializationError:
-        where = _unencodable_path(model.model_dump(by_alias=True, exclude_unset=True))
-        raise ApiValueError(
-            f"invalid {operation.body_model.__name__}: {where or 'body'}: "
-            "text is not valid Unicode (a lone surrogate?)"
-        ) from None
+    payload = model.to_json_bytes()
     if len(payload) > MAX_BODY_BYTES:
         raise ApiValueError(
             f"{operation.body_param} encodes to {len(payload)} bytes; "
@@ -128,21 +134,9 @@ def encode_body(operation: Operation[Any], body: Any) -> bytes:
     return payload
 
 
-def _unencodable_path(value: Any, path: tuple[Any, ...] = ()) -> Optional[str]:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return render_path(path)
-        return None
-    items = value.items() if isinstance(value, dict) else (
-        enumerate(value) if isinstance(value, (list, tuple)) else ()
-    )
-    for key, item in items:
-        found = _unencodable_path(item, (*path, key))
-        if found is not None:
-            return found
-    return None
+def _check_json_media_type(value: Any, what: str) -> None:
+    if not isinstance(value, str) or not _JSON_MEDIA_TYPE.match(value):
+        raise ApiValueError(f"{what} must be a JSON media type such as application/json")
 
 
 def _apply_configured_keys(

@@ -12,8 +12,10 @@ import pprint
 from typing import Any, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic_core import PydanticSerializationError
 from typing_extensions import Self
 
+from voucherify.exceptions import ApiValueError, render_path
 from voucherify.models._json_value import FreeFormValueError, json_value_problem
 from voucherify.models._validation import to_api_value_error
 
@@ -33,7 +35,18 @@ class VoucherifyModel(BaseModel):
 
     def to_json(self) -> str:
         """The model as JSON text, as it is sent on the wire."""
-        return self.model_dump_json(by_alias=True, exclude_unset=True)
+        return self.to_json_bytes().decode()
+
+    def to_json_bytes(self) -> bytes:
+        """The model as UTF-8 JSON; ``ApiValueError`` names any text that is not Unicode."""
+        try:
+            return self.__pydantic_serializer__.to_json(self, by_alias=True, exclude_unset=True)
+        except PydanticSerializationError:
+            problem = json_value_problem(self.model_dump(by_alias=True, exclude_unset=True))
+            path, rule = problem if problem is not None else ([], "cannot be encoded as JSON")
+            raise ApiValueError(
+                f"invalid {type(self).__name__}: {render_path(path) or 'body'}: {rule}"
+            ) from None
 
     def to_str(self) -> str:
         """A pretty-printed rendering of :meth:`to_dict`."""
@@ -79,6 +92,14 @@ class RequestModel(VoucherifyModel):
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name not in type(self).model_fields:
+            # pydantic stores an unknown attribute before the model's checks run, so check
+            # it first: a refused value must leave the model as it was.
+            problem = json_value_problem(value)
+            if problem is not None:
+                raise FreeFormValueError([name, *problem[0]], problem[1]).as_api_error(
+                    type(self).__name__
+                )
         try:
             super().__setattr__(name, value)
         except ValidationError as exc:
@@ -93,6 +114,17 @@ class RequestModel(VoucherifyModel):
             if problem is not None:
                 raise FreeFormValueError(*problem)
         return self
+
+
+class TwinModel(RequestModel):
+    """A client-side twin of a server-side model: accepts the counterpart's instances too."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_counterpart(cls, data: Any) -> Any:
+        if isinstance(data, VoucherifyModel) and not isinstance(data, cls):
+            return data.to_dict()
+        return data
 
 
 class ResponseModel(VoucherifyModel):

@@ -52,6 +52,8 @@ def _describe(error: ErrorDetails) -> tuple[str, str]:
     cause = ctx.get("error")
     if isinstance(cause, FreeFormValueError):
         return render_path(path + cause.path), cause.rule
+    if path and path[-1] == "[key]":
+        return render_path(path[:-2]), "object keys must be strings"
     rule = _RULES.get(error["type"])
     if rule is not None:
         return render_path(path), rule(ctx)
