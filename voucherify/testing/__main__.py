@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from types import FrameType
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from voucherify.testing._local import LocalVoucherify
 
@@ -96,7 +96,7 @@ def serve(args: argparse.Namespace) -> int:
         return 0
     finally:
         server.stop()
-        signal.signal(signal.SIGTERM, previous)
+        _restore(signal.SIGTERM, previous)
 
 
 def run(command: Sequence[str]) -> int:
@@ -123,8 +123,8 @@ def run(command: Sequence[str]) -> int:
             code = child.wait()
         finally:
             for signum, handler in previous.items():
-                signal.signal(signum, handler)
-    return 0
+                _restore(signum, handler)
+    return 128 - code if code < 0 else code
 
 
 def _interrupt(signum: int, frame: Optional[FrameType]) -> None:
@@ -133,6 +133,12 @@ def _interrupt(signum: int, frame: Optional[FrameType]) -> None:
 
 def _ignore(signum: int, frame: Optional[FrameType]) -> None:
     pass
+
+
+def _restore(signum: int, handler: Any) -> None:
+    # ``None`` means the handler was not installed from Python; it cannot be put back.
+    if handler is not None:
+        signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ class LocalVoucherify:
         if server is None or thread is None:
             return
         server.shutdown()
-        server.drop_connections()
+        server.close_connections()
         server.server_close()
         thread.join()
 

@@ -2,12 +2,14 @@
 
 HTTP/1.1 with keep-alive: every reply has an exact ``Content-Length``, and the connection
 stays open unless the request could not be read in full. The server tracks its open
-connections so that stopping it does not wait for idle keep-alive clients.
+connections so that stopping it closes idle keep-alive ones too, instead of leaving a thread
+serving them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
 import traceback
@@ -25,36 +27,49 @@ IDLE_TIMEOUT = 120.0
 """Seconds an idle keep-alive connection is kept before the server closes it."""
 
 _MAX_LINE = 65537
+_DIGITS = re.compile(r"[0-9]+")
 
 
 class LocalHTTPServer(ThreadingHTTPServer):
-    """A threading HTTP server bound to one :class:`Endpoints`, one thread per connection."""
+    """A threading HTTP server bound to one :class:`Endpoints`, one thread per connection.
+
+    Handler threads are daemons, so a server nobody stopped never keeps the process alive;
+    :meth:`close_connections` ends them when the server is stopped.
+    """
 
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], endpoints: Endpoints) -> None:
         self.endpoints = endpoints
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
+        self._handlers: dict[socket.socket, threading.Thread] = {}
+        self._handlers_lock = threading.Lock()
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
+        thread = threading.Thread(
+            target=self.process_request_thread, args=(request, client_address), daemon=True
+        )
+        with self._handlers_lock:
+            self._handlers[request] = thread
+        thread.start()
 
     def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
+        with self._handlers_lock:
+            self._handlers.pop(request, None)
         super().shutdown_request(request)
 
-    def drop_connections(self) -> None:
-        """Shut every open connection, waking handler threads blocked on an idle client."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
+    def close_connections(self, timeout: float = 5.0) -> None:
+        """Shut every open connection and wait for its thread, idle keep-alive ones included.
+
+        Call it after ``shutdown()``, once no new connection can arrive.
+        """
+        with self._handlers_lock:
+            handlers = list(self._handlers.items())
+        for connection, _ in handlers:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
+        for _, thread in handlers:
+            thread.join(timeout)
 
 
 class _BodyError(Exception):
@@ -137,7 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
         length_text = headers.get("content-length")
         if length_text is None:
             return b""
-        if not length_text.strip().isdigit():
+        if not _DIGITS.fullmatch(length_text.strip()):
             raise _BodyError(
                 error_reply(
                     400, "bad_request", "Bad request", "Content-Length is not a number", close=True
