@@ -3,15 +3,39 @@
 :class:`LocalVoucherify` serves ``POST /v1/events`` and ``POST /client/v1/events`` on
 127.0.0.1, checks keys and payloads as the strict contract describes (independently of the
 SDK's own models, so that it can catch the SDK's mistakes), and records what it receives.
+:func:`assert_event_tracked` checks those records in one line. The pytest plugin
+(``voucherify.testing.pytest_plugin``, registered automatically) gives all of it as fixtures.
 
 From a shell, ``python -m voucherify.testing serve`` runs it until Ctrl-C, and
 ``python -m voucherify.testing run -- CMD...`` runs ``CMD`` against it with
 ``VOUCHERIFY_HOST`` and ``API_KEY`` set.
 
-The SDK never imports this package; import it only where you test.
+The SDK never imports this package, and this package loads its server code only on first use
+of a name, so the pytest plugin costs nothing in test runs that do not use it.
 """
 
-from voucherify.testing._local import LocalVoucherify
-from voucherify.testing._state import RecordedEvent, RecordedRequest
+from typing import TYPE_CHECKING
 
-__all__ = ["LocalVoucherify", "RecordedEvent", "RecordedRequest"]
+from voucherify._lazy import lazy_exports
+
+__all__ = [
+    "LocalVoucherify",
+    "RecordedEvent",
+    "RecordedRequest",
+    "assert_event_tracked",
+]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "LocalVoucherify": "voucherify.testing._local",
+        "RecordedEvent": "voucherify.testing._state",
+        "RecordedRequest": "voucherify.testing._state",
+        "assert_event_tracked": "voucherify.testing.assertions",
+    },
+)
+
+if TYPE_CHECKING:
+    from voucherify.testing._local import LocalVoucherify
+    from voucherify.testing._state import RecordedEvent, RecordedRequest
+    from voucherify.testing.assertions import assert_event_tracked
