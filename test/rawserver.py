@@ -10,6 +10,7 @@ import contextlib
 import socket
 import struct
 import threading
+import time
 from typing import Callable, Optional
 
 Behaviour = Callable[[socket.socket], None]
@@ -112,5 +113,20 @@ def reply(status_line: bytes, body: bytes) -> Behaviour:
             b"HTTP/1.1 " + status_line + b"\r\nContent-Type: application/json\r\n"
             b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
         )
+
+    return behaviour
+
+
+def trickle(head: bytes, interval: float, total_bytes: int) -> Behaviour:
+    """Send ``head`` (status line and headers), then the body one byte per ``interval``."""
+
+    def behaviour(conn: socket.socket) -> None:
+        conn.sendall(head)
+        for _ in range(total_bytes):
+            time.sleep(interval)
+            try:
+                conn.sendall(b"x")
+            except OSError:
+                return
 
     return behaviour

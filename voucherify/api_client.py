@@ -7,11 +7,13 @@ context manager, or call :meth:`ApiClient.close`, to release its connections.
 from __future__ import annotations
 
 import platform
+import time
 from types import TracebackType
 from typing import Any, ClassVar, Optional
 
 import urllib3
 
+from voucherify._pipeline.attempts import Attempts
 from voucherify._pipeline.headers import check_header
 from voucherify._pipeline.operation import Operation, RequestOptions, ResponseT
 from voucherify._pipeline.request import prepare_request
@@ -19,6 +21,7 @@ from voucherify._pipeline.response import read_response
 from voucherify._version import __version__
 from voucherify.api_response import ApiResponse
 from voucherify.configuration import Configuration
+from voucherify.exceptions import ApiException, ApiTransportException
 from voucherify.rest import RESTClientObject
 
 USER_AGENT = f"voucherify-python/{__version__} (Python {platform.python_version()})"
@@ -104,16 +107,47 @@ class ApiClient:
         header_args: tuple[Any, ...],
         options: RequestOptions,
     ) -> ApiResponse[ResponseT]:
-        """Validate, send and parse one call; the API classes' methods all end here."""
+        """Validate, send and parse one call, retrying as the policy allows.
+
+        The API classes' methods all end here. Failures raise with ``attempts``, ``slept``
+        and ``retryable`` set; a success reports the same on the ``ApiResponse``.
+        """
         request = prepare_request(
             operation, self.configuration, self.default_headers, body, header_args, options
         )
-        response = self.rest_client.request(
-            request.method, request.url, request.headers, request.body, request.timeouts
+        attempts = Attempts(
+            request.retry_policy, request.method, request.url, request.timeouts, request.deadline
         )
-        return read_response(
-            operation, response.status, response.reason, response.headers, response.data
-        )
+        send = self.rest_client.send
+        while True:
+            timeouts = attempts.start()
+            try:
+                status, reason, headers, data = send(
+                    request.method,
+                    request.url,
+                    request.headers,
+                    request.body,
+                    timeouts,
+                    attempts.deadline_at,
+                )
+            except ApiTransportException as error:
+                wait = attempts.wait_after_error(error)
+                if wait is None:
+                    attempts.finish(error)
+                    raise
+            else:
+                wait = attempts.wait_after_status(status, headers)
+                if wait is None:
+                    try:
+                        response = read_response(operation, status, reason, headers, data)
+                    except ApiException as error:
+                        attempts.finish(error)
+                        raise
+                    response.attempts = attempts.count
+                    response.slept = attempts.slept
+                    return response
+            time.sleep(wait)
+            attempts.slept_for(wait)
 
     def call_operation_raw(
         self,

@@ -21,7 +21,10 @@ from voucherify.exceptions import ApiValueError
 DEFAULT_HOST = "https://api.voucherify.io"
 
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
-"""Seconds to wait for a connection and for each read of the reply."""
+"""Seconds to wait for a connection and for each read of the reply, per attempt."""
+
+DEFAULT_DEADLINE = 60.0
+"""Seconds a whole call may take: every attempt, every wait between them, and reading."""
 
 TimeoutSpec = Union[None, float, tuple[float, float]]
 
@@ -65,8 +68,13 @@ class Configuration:
     :param server_variables: values for the chosen server's variables (``cluster``).
     :param ssl_ca_cert: a CA bundle file to verify the server's certificate with.
     :param region: a plain cluster name: ``"eu"``, ``"us"`` or ``"asia"`` (or ``"us1.api"``...).
-    :param timeout: default ``(connect, read)`` timeout in seconds for every call, or one
+    :param timeout: default ``(connect, read)`` timeout in seconds for each attempt, or one
         number for both. ``None`` waits forever, which is rarely what you want.
+    :param deadline: seconds a whole call may take, retries and waits included; ``None`` for
+        no limit beyond the per-attempt timeouts.
+    :param retries: a :class:`~voucherify.retry.RetryPolicy`, a number of retries, ``None``
+        for the default policy or ``False`` for none. The default never sends a tracked event
+        twice: see :mod:`voucherify.retry`.
     """
 
     _default: ClassVar[Optional[Configuration]] = None
@@ -82,6 +90,8 @@ class Configuration:
         *,
         region: Optional[str] = None,
         timeout: TimeoutSpec = DEFAULT_TIMEOUT,
+        deadline: Optional[float] = DEFAULT_DEADLINE,
+        retries: Any = None,
     ) -> None:
         self._base_path = DEFAULT_HOST if host is None else host
         self.server_index = 0 if server_index is None and host is None else server_index
@@ -94,6 +104,8 @@ class Configuration:
         self.api_key: dict[str, str] = dict(api_key or {})
         self.api_key_prefix: dict[str, str] = dict(api_key_prefix or {})
         self.timeout: TimeoutSpec = timeout
+        self.deadline = deadline
+        self.retries: Any = retries
 
         self.verify_ssl = True
         self.ssl_ca_cert = ssl_ca_cert
@@ -105,7 +117,6 @@ class Configuration:
         self.proxy: Optional[str] = None
         self.proxy_headers: Optional[dict[str, str]] = None
         self.socket_options: Optional[list[tuple[int, int, int]]] = None
-        self.retries: Any = None
         self.client_side_validation = True
         self.debug = False
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 if TYPE_CHECKING:
     from voucherify.models.error import Error
+    from voucherify.rate_limit import RateLimit
 
 __all__ = [
     "ApiAttributeError",
@@ -109,6 +110,13 @@ class ApiException(OpenApiException):
 
     status: Optional[int]
     reason: Optional[str]
+    attempts: int = 1
+    """How many times the request was sent (or tried) before this was raised."""
+    slept: float = 0.0
+    """Seconds spent waiting between attempts."""
+    retryable: bool = False
+    """Whether sending the same request again cannot record the event twice: it was not
+    sent or not processed (refused, 429), or the method is idempotent."""
 
     def __init__(
         self,
@@ -164,6 +172,19 @@ class ApiException(OpenApiException):
     def resource_type(self) -> Optional[str]:
         return getattr(self.data, "resource_type", None)
 
+    @property
+    def rate_limit(self) -> Optional[RateLimit]:
+        """The reply's rate-limit headers, parsed; ``None`` when it had none."""
+        from voucherify.rate_limit import RateLimit
+
+        return RateLimit.from_headers(self.headers)
+
+    @property
+    def retry_after(self) -> Optional[float]:
+        """Seconds the API asked to wait before the next call (for a 429), if it said."""
+        rate_limit = self.rate_limit
+        return None if rate_limit is None else rate_limit.seconds_to_wait()
+
     def __str__(self) -> str:
         head = f"({self.status}) {self.reason}" if self.reason else f"({self.status})"
         parts = [head]
@@ -178,6 +199,8 @@ class ApiException(OpenApiException):
         if self.data is None and self.body:
             snippet = self.body if len(self.body) <= 200 else self.body[:200] + "..."
             parts.append(f"body={snippet!r}")
+        if self.attempts > 1:
+            parts.append(f"after {self.attempts} attempts")
         return " ".join(parts)
 
     def __repr__(self) -> str:
@@ -250,6 +273,9 @@ class ApiTransportException(ApiException):
     been recorded.
     """
 
+    deadline_exceeded: bool = False
+    """Whether the call's total deadline, not one attempt's timeout, ended it."""
+
     def __init__(self, message: str, *, request_sent: Optional[bool]) -> None:
         self.request_sent = request_sent
         self._message = message
@@ -262,9 +288,13 @@ class ApiTransportException(ApiException):
     def __str__(self) -> str:
         if self.request_sent is False:
             outcome = "the request was not sent"
-        else:
+        elif self.retryable:
             outcome = "the request may have been processed"
-        return f"{self._message} ({outcome})"
+        else:
+            outcome = "the request may have been processed, so it was not sent again"
+        tries = f", after {self.attempts} attempts" if self.attempts > 1 else ""
+        cause = "the call's deadline passed: " if self.deadline_exceeded else ""
+        return f"{cause}{self._message} ({outcome}{tries})"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._message!r}, request_sent={self.request_sent!r})"

@@ -9,8 +9,9 @@ the official SDK (``from voucherify.rest import ApiException``).
 from __future__ import annotations
 
 import ssl
+import time
 from functools import lru_cache
-from typing import Any, Optional, Union
+from typing import Any, Mapping, Optional, Union
 
 import urllib3
 from urllib3 import exceptions as u3
@@ -67,6 +68,35 @@ def translate_transport_error(exc: BaseException) -> ApiTransportException:
 
 def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
+
+
+def _read_until(
+    response: urllib3.BaseHTTPResponse, deadline_at: float, timeouts: Timeouts
+) -> bytes:
+    read_timeout = timeouts[1] if timeouts is not None else None
+    chunks = []
+    while True:
+        remaining = deadline_at - time.monotonic()
+        if remaining <= 0:
+            _discard(response)
+            raise ApiTimeoutException("timed out reading the reply", request_sent=None)
+        if read_timeout is None or remaining < read_timeout:
+            # Let no single read outlast the deadline either.
+            sock = getattr(response.connection, "sock", None)
+            if sock is not None:
+                sock.settimeout(remaining)
+        chunk = response.read1(65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    response.release_conn()
+    return b"".join(chunks)
+
+
+def _discard(response: urllib3.BaseHTTPResponse) -> None:
+    # Close rather than drain: the rest of this reply may never come.
+    response.close()
+    response.release_conn()
 
 
 class RESTClientObject:
@@ -133,6 +163,33 @@ class RESTClientObject:
             raise ApiValueError(
                 "a header name or value contains a forbidden character (CR, LF or NUL)"
             ) from None
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: Optional[bytes],
+        timeouts: Timeouts,
+        deadline_at: Optional[float],
+    ) -> tuple[int, Optional[str], Mapping[str, str], bytes]:
+        """Send one request and read the whole reply, giving up at ``deadline_at``.
+
+        The per-read timeout alone would let a server that trickles its reply a byte at a
+        time hold the call forever, so the body is read in pieces against the deadline
+        (a ``time.monotonic()`` value; ``None`` for no deadline).
+        """
+        response = self.request(
+            method, url, headers, body, timeouts, preload_content=deadline_at is None
+        )
+        if deadline_at is None:
+            return response.status, response.reason, response.headers, response.data
+        try:
+            data = _read_until(response, deadline_at, timeouts)
+        except (u3.HTTPError, OSError) as exc:
+            _discard(response)
+            raise translate_transport_error(exc) from exc
+        return response.status, response.reason, response.headers, data
 
     def close(self) -> None:
         """Close every pooled connection."""

@@ -45,6 +45,10 @@ class RequestOptions(TypedDict, total=False):
     """Extra headers for this call."""
     _host_index: Optional[int]
     """Send this call to server ``n`` of ``Configuration.get_host_settings()``."""
+    _retries: Any
+    """A ``RetryPolicy``, a number of retries, or ``False``, instead of the configuration's."""
+    _deadline: Optional[float]
+    """Seconds this whole call may take, instead of the configuration's ``deadline``."""
 
 
 OPTION_NAMES = frozenset(RequestOptions.__annotations__)

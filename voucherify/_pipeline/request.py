@@ -20,6 +20,7 @@ from voucherify._pipeline.operation import OPTION_NAMES, Operation, RequestOptio
 from voucherify.configuration import Configuration, TimeoutSpec
 from voucherify.exceptions import ApiTypeError, ApiValueError
 from voucherify.models._base import RequestModel
+from voucherify.retry import RetryPolicy, resolve_policy
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 """The API answers 413 above this; the SDK refuses such a body before sending it."""
@@ -32,16 +33,25 @@ Timeouts = Optional[tuple[Optional[float], Optional[float]]]
 class PreparedRequest:
     """A request ready for a transport: every field final and checked."""
 
-    __slots__ = ("body", "headers", "method", "timeouts", "url")
+    __slots__ = ("body", "deadline", "headers", "method", "retry_policy", "timeouts", "url")
 
     def __init__(
-        self, method: str, url: str, headers: dict[str, str], body: bytes, timeouts: Timeouts
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes,
+        timeouts: Timeouts,
+        retry_policy: RetryPolicy,
+        deadline: Optional[float],
     ) -> None:
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeouts = timeouts
+        self.retry_policy = retry_policy
+        self.deadline = deadline
 
 
 def prepare_request(
@@ -71,7 +81,13 @@ def prepare_request(
     headers = build_headers(operation, configuration, base_headers, header_args, options)
     timeout_spec = options.get("_request_timeout", configuration.timeout)
     return PreparedRequest(
-        operation.method, url, headers, payload, normalize_timeout(timeout_spec)
+        operation.method,
+        url,
+        headers,
+        payload,
+        normalize_timeout(timeout_spec),
+        resolve_policy(options.get("_retries", configuration.retries)),
+        _deadline(options.get("_deadline", configuration.deadline)),
     )
 
 
@@ -202,6 +218,18 @@ def _normalize_timeout(spec: TimeoutSpec) -> Timeouts:
         return (_seconds(spec[0]), _seconds(spec[1]))
     seconds = _seconds(spec)
     return (seconds, seconds)
+
+
+def _deadline(value: Any) -> Optional[float]:
+    if value is None:
+        return None
+    try:
+        seconds = _seconds(value)
+    except TypeError:
+        raise ApiTypeError("deadline must be a number of seconds or None") from None
+    except ApiValueError:
+        raise ApiValueError("deadline must be positive, finite seconds") from None
+    return seconds
 
 
 def _seconds(value: Any) -> Optional[float]:
