@@ -115,9 +115,7 @@ class ApiClient:
         request = prepare_request(
             operation, self.configuration, self.default_headers, body, header_args, options
         )
-        attempts = Attempts(
-            request.retry_policy, request.method, request.url, request.timeouts, request.deadline
-        )
+        attempts = Attempts(request, self.configuration.log_level)
         send = self.rest_client.send
         while True:
             timeouts = attempts.start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import multiprocessing
+import os
 import platform
 import sys
 from functools import lru_cache
@@ -47,6 +48,9 @@ REGIONS: dict[str, str] = {
 """Plain names for the shared clusters, accepted by ``Configuration(region=...)``."""
 
 _SERVER_TEMPLATE = "https://{cluster}.voucherify.io"
+
+_LOG_LEVELS = {"debug": 10, "info": 20}
+"""``VOUCHERIFY_LOG`` values, as ``logging`` levels."""
 
 AUTH_KEYS: tuple[str, ...] = (
     "X-App-Id",
@@ -119,6 +123,14 @@ class Configuration:
         self.socket_options: Optional[list[tuple[int, int, int]]] = None
         self.client_side_validation = True
         self.debug = False
+        """Log each attempt at DEBUG, headers included (keys masked), for this config only."""
+        self._env_log_level = _LOG_LEVELS.get(os.environ.get("VOUCHERIFY_LOG", "").lower())
+
+    @property
+    def log_level(self) -> Optional[int]:
+        """The level this configuration's clients log at whatever the logger's level: DEBUG
+        with ``debug``, else from ``VOUCHERIFY_LOG`` (``info`` or ``debug``), else ``None``."""
+        return _LOG_LEVELS["debug"] if self.debug else self._env_log_level
 
     # -- hosts -------------------------------------------------------------------------------
 

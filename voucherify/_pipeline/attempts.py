@@ -7,15 +7,16 @@ which is urllib3's ``Retry`` underneath.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Mapping, Optional
 
 from urllib3 import exceptions as u3
 
-from voucherify._pipeline.request import Timeouts
+from voucherify._pipeline import log
+from voucherify._pipeline.request import PreparedRequest, Timeouts
 from voucherify.exceptions import ApiException, ApiTransportException
-from voucherify.retry import RetryPolicy
 
 
 class _Reply:
@@ -34,27 +35,41 @@ class _Reply:
 class Attempts:
     """Counts attempts and sleeps, and answers "again, after how long?" after each failure."""
 
-    __slots__ = ("count", "deadline_at", "method", "policy", "slept", "timeouts", "url")
+    __slots__ = (
+        "count",
+        "deadline_at",
+        "log_level",
+        "method",
+        "policy",
+        "request",
+        "slept",
+        "started_at",
+        "timeouts",
+        "url",
+    )
 
-    def __init__(
-        self,
-        policy: RetryPolicy,
-        method: str,
-        url: str,
-        timeouts: Timeouts,
-        deadline: Optional[float],
-    ) -> None:
-        self.policy = policy
-        self.method = method
-        self.url = url
-        self.timeouts = timeouts
-        self.deadline_at = None if deadline is None else time.monotonic() + deadline
+    def __init__(self, request: PreparedRequest, log_level: Optional[int]) -> None:
+        self.request = request
+        self.policy = request.retry_policy
+        self.method = request.method
+        self.url = request.url
+        self.timeouts = request.timeouts
+        self.log_level = log_level
+        self.started_at = time.monotonic()
+        deadline = request.deadline
+        self.deadline_at = None if deadline is None else self.started_at + deadline
         self.count = 0
         self.slept = 0.0
 
     def start(self) -> Timeouts:
         """Count one more attempt; its ``(connect, read)`` timeouts, cut to the deadline."""
         self.count += 1
+        self.started_at = time.monotonic()
+        if log.enabled(logging.DEBUG, self.log_level):
+            log.emit(
+                logging.DEBUG, self.log_level, "%s %s attempt=%d headers=%s",
+                self.method, self.url, self.count, log.mask_headers(self.request.headers),
+            )
         if self.deadline_at is None:
             return self.timeouts
         remaining = max(self.deadline_at - time.monotonic(), 0.001)
@@ -75,11 +90,20 @@ class Attempts:
         try:
             self.policy = self.policy.increment(self.method, self.url, error=as_urllib3)
         except (u3.MaxRetryError, u3.HTTPError):
-            return None
-        return self._within_deadline(self.policy.get_backoff_time())
+            wait = None
+        else:
+            wait = self._within_deadline(self.policy.get_backoff_time())
+        self._log(type(error).__name__, None, wait)
+        return wait
 
     def wait_after_status(self, status: int, headers: Mapping[str, str]) -> Optional[float]:
         """Seconds to wait before sending again after this reply; ``None`` when it is final."""
+        wait = self._wait_for_status(status, headers)
+        if self.log_level is not None or log.logger.isEnabledFor(logging.INFO):
+            self._log(str(status), headers.get("X-Request-Id"), wait)
+        return wait
+
+    def _wait_for_status(self, status: int, headers: Mapping[str, str]) -> Optional[float]:
         if status < 400 or not self.policy.is_retry(
             self.method, status, "Retry-After" in headers
         ):
@@ -98,6 +122,22 @@ class Attempts:
         elif wait > self.policy.max_wait:
             return None
         return self._within_deadline(wait)
+
+    def _log(self, outcome: str, request_id: Optional[str], wait: Optional[float]) -> None:
+        elapsed_ms = (time.monotonic() - self.started_at) * 1000
+        then = "final" if wait is None else f"retry in {wait:.2f}s"
+        log.emit(
+            logging.INFO,
+            self.log_level,
+            "%s %s -> %s attempt=%d elapsed=%.1fms request_id=%s %s",
+            self.method,
+            self.url,
+            outcome,
+            self.count,
+            elapsed_ms,
+            request_id or "-",
+            then,
+        )
 
     def slept_for(self, seconds: float) -> None:
         self.slept += seconds
