@@ -21,6 +21,7 @@ class RawServer:
         self.behaviour = behaviour
         self.requests = 0
         self.connections = 0
+        self.heads: list[bytes] = []
         self._lock = threading.Lock()
         self._sock = socket.create_server(("127.0.0.1", 0))
         self._sock.settimeout(0.2)
@@ -60,14 +61,17 @@ class RawServer:
             self.connections += 1
         with conn:
             conn.settimeout(5)
-            if read_request(conn) is None:
+            request = read_request(conn)
+            if request is None:
                 return
             with self._lock:
                 self.requests += 1
+                self.heads.append(request[0])
             self.behaviour(conn)
 
 
-def read_request(conn: socket.socket) -> Optional[bytes]:
+def read_request(conn: socket.socket) -> Optional[tuple[bytes, bytes]]:
+    """Read one request: ``(head, body)``, or ``None`` if the client hung up first."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(65536)
@@ -85,7 +89,7 @@ def read_request(conn: socket.socket) -> Optional[bytes]:
         if not chunk:
             return None
         body += chunk
-    return body
+    return head, body
 
 
 def close_without_reply(conn: socket.socket) -> None:

@@ -52,7 +52,7 @@ def test_connection_refused_is_not_sent() -> None:
 
 def test_unresolvable_host_is_not_sent() -> None:
     with pytest.raises(voucherify.ApiConnectionException) as info:
-        track("http://no-such-host.invalid")
+        track("https://no-such-host.invalid")
     assert info.value.request_sent is False
     assert_clean(info.value)
 

@@ -120,6 +120,10 @@ class Configuration:
         self.connection_pool_maxsize = multiprocessing.cpu_count() * 5
         self.proxy: Optional[str] = None
         self.proxy_headers: Optional[dict[str, str]] = None
+        self.trust_env = True
+        """Use ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` when ``proxy`` is not set."""
+        self.allow_insecure_http = False
+        """Allow ``http://`` hosts other than this machine, sending the keys unencrypted."""
         self.socket_options: Optional[list[tuple[int, int, int]]] = None
         self.client_side_validation = True
         self.debug = False

@@ -8,14 +8,20 @@ the official SDK (``from voucherify.rest import ApiException``).
 
 from __future__ import annotations
 
+import os
 import ssl
+import threading
 import time
+import urllib.request
+import weakref
 from functools import lru_cache
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Mapping, Optional
+from urllib.parse import urlsplit
 
 import urllib3
 from urllib3 import exceptions as u3
 
+from voucherify._pipeline.urls import is_loopback
 from voucherify.configuration import Configuration
 from voucherify.exceptions import (
     ApiConnectionException,
@@ -100,39 +106,47 @@ def _discard(response: urllib3.BaseHTTPResponse) -> None:
 
 
 class RESTClientObject:
-    """A urllib3 pool built from a :class:`Configuration`; safe to share between threads."""
+    """urllib3 pools built from a :class:`Configuration`; safe to share between threads.
+
+    Requests go direct, or through ``Configuration.proxy``, or, with ``trust_env``, through
+    the proxy that ``HTTPS_PROXY``/``HTTP_PROXY`` name unless ``NO_PROXY`` exempts the host.
+    Loopback hosts always go direct. In a forked child the pools start empty, so parent and
+    child never share a socket.
+    """
 
     def __init__(self, configuration: Configuration) -> None:
-        pool_args: dict[str, Any] = {
-            "num_pools": 4,
-            "maxsize": configuration.connection_pool_maxsize,
-            "block": False,
-            "retries": False,
-        }
-        if configuration.verify_ssl:
-            pool_args["cert_reqs"] = ssl.CERT_REQUIRED
-            pool_args["ca_certs"] = configuration.ssl_ca_cert
-        else:
-            pool_args["cert_reqs"] = ssl.CERT_NONE
-        if configuration.cert_file:
-            pool_args["cert_file"] = configuration.cert_file
-            pool_args["key_file"] = configuration.key_file
-        if configuration.assert_hostname is not None:
-            pool_args["assert_hostname"] = configuration.assert_hostname
-        if configuration.tls_server_name:
-            pool_args["server_hostname"] = configuration.tls_server_name
-        if configuration.socket_options is not None:
-            pool_args["socket_options"] = configuration.socket_options
+        self._configuration = configuration
+        self._pool_args = _pool_args(configuration)
+        self._lock = threading.Lock()
+        self._open_pools()
+        _LIVE_CLIENTS.add(self)
 
-        self.pool_manager: Union[urllib3.PoolManager, urllib3.ProxyManager]
-        if configuration.proxy:
-            self.pool_manager = urllib3.ProxyManager(
-                proxy_url=configuration.proxy,
-                proxy_headers=configuration.proxy_headers,
-                **pool_args,
-            )
-        else:
-            self.pool_manager = urllib3.PoolManager(**pool_args)
+    def _open_pools(self) -> None:
+        self.pool_manager = urllib3.PoolManager(**self._pool_args)
+        self._proxy_managers: dict[str, urllib3.ProxyManager] = {}
+        self._routes: dict[str, urllib3.PoolManager] = {}
+
+    def _manager_for(self, url: str) -> urllib3.PoolManager:
+        manager = self._routes.get(url)
+        if manager is None:
+            proxy = proxy_for(url, self._configuration)
+            manager = self.pool_manager if proxy is None else self._proxy_manager(proxy)
+            if len(self._routes) > 256:
+                self._routes.clear()
+            self._routes[url] = manager
+        return manager
+
+    def _proxy_manager(self, proxy: str) -> urllib3.ProxyManager:
+        with self._lock:
+            manager = self._proxy_managers.get(proxy)
+            if manager is None:
+                manager = urllib3.ProxyManager(
+                    proxy_url=proxy,
+                    proxy_headers=self._configuration.proxy_headers,
+                    **self._pool_args,
+                )
+                self._proxy_managers[proxy] = manager
+            return manager
 
     def request(
         self,
@@ -145,7 +159,7 @@ class RESTClientObject:
     ) -> urllib3.BaseHTTPResponse:
         """Send one request; redirects are not followed, so keys never go to another origin."""
         try:
-            return self.pool_manager.request(
+            return self._manager_for(url).request(
                 method,
                 url,
                 body=body,
@@ -194,3 +208,60 @@ class RESTClientObject:
     def close(self) -> None:
         """Close every pooled connection."""
         self.pool_manager.clear()
+        for manager in list(self._proxy_managers.values()):
+            manager.clear()
+
+
+def _pool_args(configuration: Configuration) -> dict[str, Any]:
+    pool_args: dict[str, Any] = {
+        "num_pools": 4,
+        "maxsize": configuration.connection_pool_maxsize,
+        "block": False,
+        "retries": False,
+    }
+    if configuration.verify_ssl:
+        pool_args["cert_reqs"] = ssl.CERT_REQUIRED
+        pool_args["ca_certs"] = configuration.ssl_ca_cert
+    else:
+        pool_args["cert_reqs"] = ssl.CERT_NONE
+    if configuration.cert_file:
+        pool_args["cert_file"] = configuration.cert_file
+        pool_args["key_file"] = configuration.key_file
+    if configuration.assert_hostname is not None:
+        pool_args["assert_hostname"] = configuration.assert_hostname
+    if configuration.tls_server_name:
+        pool_args["server_hostname"] = configuration.tls_server_name
+    if configuration.socket_options is not None:
+        pool_args["socket_options"] = configuration.socket_options
+    return pool_args
+
+
+def proxy_for(url: str, configuration: Configuration) -> Optional[str]:
+    """The proxy URL a request to ``url`` goes through, or ``None`` to go direct."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if is_loopback(host):
+        return None
+    if configuration.proxy:
+        return configuration.proxy
+    if not configuration.trust_env:
+        return None
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme)
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    return proxy
+
+
+_LIVE_CLIENTS: weakref.WeakSet[RESTClientObject] = weakref.WeakSet()
+
+
+def _forget_pools_in_child() -> None:
+    # The parent's pooled sockets now belong to two processes; the child drops its references
+    # (closing them would not affect the parent, but nothing must be sent on them).
+    for client in list(_LIVE_CLIENTS):
+        client._open_pools()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools_in_child)

@@ -11,12 +11,12 @@ import math
 import re
 from functools import lru_cache
 from typing import Any, Mapping, Optional, Union
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
 from voucherify._pipeline.headers import check_header
 from voucherify._pipeline.operation import OPTION_NAMES, Operation, RequestOptions
+from voucherify._pipeline.urls import join_url, sends_in_clear
 from voucherify.configuration import Configuration, TimeoutSpec
 from voucherify.exceptions import ApiTypeError, ApiValueError
 from voucherify.models._base import RequestModel
@@ -77,6 +77,11 @@ def prepare_request(
             raise ApiTypeError("_host_index must be an integer")
         host = configuration.get_host_from_settings(host_index, configuration.server_variables)
     url = join_url(host, operation.path)
+    if not configuration.allow_insecure_http and sends_in_clear(host):
+        raise ApiValueError(
+            "refusing to send keys over plain http:// to a host that is not this machine; "
+            "use https://, or set configuration.allow_insecure_http = True"
+        )
 
     headers = build_headers(operation, configuration, base_headers, header_args, options)
     timeout_spec = options.get("_request_timeout", configuration.timeout)
@@ -183,17 +188,6 @@ def _apply_request_auth(
         name, value = setting.get("key"), setting.get("value")
         check_header(name, value)
         headers[str(name)] = str(value)
-
-
-@lru_cache(maxsize=64)
-def join_url(host: str, path: str) -> str:
-    """``host`` + ``path``, keeping any path prefix of ``host`` and dropping a trailing slash."""
-    parts = urlsplit(host)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ApiValueError("configuration.host must be an http:// or https:// URL with a host")
-    if parts.query or parts.fragment:
-        raise ApiValueError("configuration.host must not have a query string or fragment")
-    return host.rstrip("/") + path
 
 
 def normalize_timeout(spec: TimeoutSpec) -> Timeouts:
