@@ -17,11 +17,13 @@ Behaviour = Callable[[socket.socket], None]
 
 
 class RawServer:
-    def __init__(self, behaviour: Behaviour) -> None:
+    def __init__(self, behaviour: Behaviour, keep_alive: bool = False) -> None:
         self.behaviour = behaviour
+        self.keep_alive = keep_alive
         self.requests = 0
         self.connections = 0
         self.heads: list[bytes] = []
+        self.bodies: list[bytes] = []
         self._lock = threading.Lock()
         self._sock = socket.create_server(("127.0.0.1", 0))
         self._sock.settimeout(0.2)
@@ -61,13 +63,17 @@ class RawServer:
             self.connections += 1
         with conn:
             conn.settimeout(5)
-            request = read_request(conn)
-            if request is None:
-                return
-            with self._lock:
-                self.requests += 1
-                self.heads.append(request[0])
-            self.behaviour(conn)
+            while True:
+                request = read_request(conn)
+                if request is None:
+                    return
+                with self._lock:
+                    self.requests += 1
+                    self.heads.append(request[0])
+                    self.bodies.append(request[1])
+                self.behaviour(conn)
+                if not self.keep_alive:
+                    return
 
 
 def read_request(conn: socket.socket) -> Optional[tuple[bytes, bytes]]:
@@ -111,11 +117,14 @@ def stall(seconds: float) -> Behaviour:
     return behaviour
 
 
-def reply(status_line: bytes, body: bytes) -> Behaviour:
+def reply(status_line: bytes, body: bytes, close: bool = True) -> Behaviour:
+    """Answer with ``status_line`` and ``body``; ``close=False`` keeps the connection open."""
+    connection = b"Connection: close\r\n" if close else b""
+
     def behaviour(conn: socket.socket) -> None:
         conn.sendall(
             b"HTTP/1.1 " + status_line + b"\r\nContent-Type: application/json\r\n"
-            b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n" + connection + b"\r\n" + body
         )
 
     return behaviour

@@ -15,7 +15,7 @@ from voucherify._pipeline.urls import sends_in_clear
 from voucherify.testing import LocalVoucherify
 
 from conftest import APP_TOKEN, EXAMPLE_RESPONSE, MINIMAL_BODY, make_configuration
-from rawserver import RawServer, read_request, reply
+from rawserver import RawServer, reply
 
 OK = reply(b"200 OK", json.dumps(EXAMPLE_RESPONSE).encode())
 
@@ -108,19 +108,10 @@ def test_loopback_never_goes_through_an_environment_proxy(
     assert len(httpserver.log) == 1
 
 
-def keep_alive(conn: Any) -> None:
-    """Answer every request on the connection until the client closes it."""
-    body = json.dumps(EXAMPLE_RESPONSE).encode()
-    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-    while True:
-        conn.sendall(head % len(body) + body)
-        if read_request(conn) is None:
-            return
-
-
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 def test_forked_child_does_not_reuse_the_parents_connection() -> None:
-    with RawServer(keep_alive) as server:
+    body = json.dumps(EXAMPLE_RESPONSE).encode()
+    with RawServer(reply(b"200 OK", body, close=False), keep_alive=True) as server:
         client = voucherify.ApiClient(make_configuration(server.url))
         api = voucherify.EventsApi(client)
         api.track_custom_event(events_create_request_body=MINIMAL_BODY)
