@@ -13,14 +13,16 @@ def lazy_exports(
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """Return ``(__getattr__, __dir__)`` for ``package`` resolving ``name -> module`` on use.
 
-    A resolved name is stored in the package's namespace, so the lookup runs once per name.
+    A name whose module is ``package.name`` is that submodule itself. A resolved name is
+    stored in the package's namespace, so the lookup runs once per name.
     """
 
     def getattr_(name: str) -> Any:
         module_name = exports.get(name)
         if module_name is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module_name), name)
+        module = importlib.import_module(module_name)
+        value = module if module_name == f"{package}.{name}" else getattr(module, name)
         setattr(sys.modules[package], name, value)
         return value
 

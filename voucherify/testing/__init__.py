@@ -19,23 +19,33 @@ from typing import TYPE_CHECKING
 from voucherify._lazy import lazy_exports
 
 __all__ = [
+    "Fault",
     "LocalVoucherify",
+    "LocalVoucherifyProcess",
     "RecordedEvent",
     "RecordedRequest",
     "assert_event_tracked",
+    "faults",
 ]
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "Fault": "voucherify.testing.faults",
         "LocalVoucherify": "voucherify.testing._local",
+        "LocalVoucherifyProcess": "voucherify.testing._process",
         "RecordedEvent": "voucherify.testing._state",
         "RecordedRequest": "voucherify.testing._state",
         "assert_event_tracked": "voucherify.testing.assertions",
+        "faults": "voucherify.testing.faults",
     },
 )
 
+
 if TYPE_CHECKING:
+    from voucherify.testing import faults
     from voucherify.testing._local import LocalVoucherify
+    from voucherify.testing._process import LocalVoucherifyProcess
     from voucherify.testing._state import RecordedEvent, RecordedRequest
     from voucherify.testing.assertions import assert_event_tracked
+    from voucherify.testing.faults import Fault

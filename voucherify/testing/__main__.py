@@ -1,6 +1,15 @@
 """``python -m voucherify.testing``: serve the stand-in, or run a command against it.
 
-``serve`` prints the server's URL on one line and serves until Ctrl-C (or SIGTERM).
+``serve`` prints the server's URL on one line and serves until Ctrl-C (or SIGTERM). Keys
+come from the flags, else from the environment variables ``VOUCHERIFY_LOCAL_APP_ID``,
+``VOUCHERIFY_LOCAL_APP_TOKEN``, ``VOUCHERIFY_LOCAL_CLIENT_APP_ID`` and
+``VOUCHERIFY_LOCAL_CLIENT_TOKEN`` (which keep them out of the process list), else are
+generated; only generated keys are printed (on stderr). ``--rate-limit N/SECONDS``,
+``--client-rate-limit N/SECONDS`` and ``--events-file PATH`` (a JSON object of event names
+to metadata schemas) set limits and definitions. With ``VOUCHERIFY_LOCAL_ADMIN_TOKEN`` set,
+it also answers the admin API under ``/_local/`` (see ``voucherify.testing._admin``); that is
+how :meth:`LocalVoucherify.start_process` drives it.
+
 ``run -- CMD ARGS...`` starts a server whose app id and app token are one random key, runs
 ``CMD`` with ``VOUCHERIFY_HOST`` (the URL) and ``API_KEY`` (the key) in its environment, and
 exits with ``CMD``'s exit code. The key is never printed.
@@ -9,18 +18,24 @@ exits with ``CMD``'s exit code. The key is never printed.
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
+import re
 import secrets
 import signal
 import subprocess
 import sys
-import time
+import threading
 from types import FrameType
 from typing import Any, Callable, Optional, Sequence
 
+from voucherify.testing._admin import KEY_ENV, TOKEN_ENV, AdminApi
 from voucherify.testing._local import LocalVoucherify
 
 PROG = "python -m voucherify.testing"
+
+_LIMIT = re.compile(r"([0-9]+)/(\S+)\Z")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -54,6 +69,28 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="origin client-side calls may come from; repeat for more (default: any)",
     )
+    serve_parser.add_argument(
+        "--rate-limit",
+        type=_rate_limit,
+        metavar="N/SECONDS",
+        help="allow N calls to /v1/events per SECONDS (default: no limit)",
+    )
+    serve_parser.add_argument(
+        "--client-rate-limit",
+        type=_rate_limit,
+        metavar="N/SECONDS",
+        help="allow N calls to /client/v1/events per SECONDS per IP (the real API: 5/5)",
+    )
+    serve_parser.add_argument(
+        "--events-file",
+        metavar="PATH",
+        help='JSON event definitions, like {"signed_up": {"plan": "string", "age": "number?"}}',
+    )
+    serve_parser.add_argument(
+        "--exit-on-eof",
+        action="store_true",
+        help="also stop when standard input closes (for a parent process that owns the server)",
+    )
 
     run_parser = commands.add_parser(
         "run", help="run a command against a fresh server", usage=f"{PROG} run -- CMD [ARGS...]"
@@ -64,15 +101,29 @@ def _parser() -> argparse.ArgumentParser:
 
 def serve(args: argparse.Namespace) -> int:
     """Serve until interrupted; keys not given are generated and shown on stderr."""
-    server = LocalVoucherify(
-        host=args.host,
-        port=args.port,
-        app_id=args.app_id,
-        app_token=args.app_token,
-        client_app_id=args.client_app_id,
-        client_token=args.client_token,
-        allowed_origins=args.allowed_origin,
-    )
+    keys = {name: _pop_env(env) for name, env in KEY_ENV.items()}
+    admin_token = _pop_env(TOKEN_ENV)
+    for name in keys:
+        given = getattr(args, name)
+        if given is not None:
+            keys[name] = given
+    try:
+        schemas = None if args.events_file is None else _read_events(args.events_file)
+        server = LocalVoucherify(
+            host=args.host,
+            port=args.port,
+            allowed_origins=args.allowed_origin,
+            rate_limit=args.rate_limit,
+            client_rate_limit=args.client_rate_limit,
+            event_schemas=schemas,
+            **keys,
+        )
+        if admin_token is not None:
+            server._serve_admin_api(AdminApi(server, admin_token))
+    except (OSError, TypeError, ValueError) as exc:
+        print(f"{PROG} serve: {_describe(exc)}", file=sys.stderr)
+        return 2
+    stopped = threading.Event()
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         try:
@@ -82,21 +133,74 @@ def serve(args: argparse.Namespace) -> int:
             return 1
         print(server.url, flush=True)
         # Throwaway keys of a local server: shown only when generated, so they can be used.
-        for flag, given, value in (
-            ("--app-id", args.app_id, server.app_id),
-            ("--app-token", args.app_token, server.app_token),
-            ("--client-app-id", args.client_app_id, server.client_app_id),
-            ("--client-token", args.client_token, server.client_token),
-        ):
+        for name, given in keys.items():
             if given is None:
-                print(f"generated {flag} {value}", file=sys.stderr, flush=True)
-        while True:
-            time.sleep(3600)
+                flag = "--" + name.replace("_", "-")
+                print(f"generated {flag} {getattr(server, name)}", file=sys.stderr, flush=True)
+        if args.exit_on_eof:
+            threading.Thread(target=_wait_for_eof, args=(stopped,), daemon=True).start()
+        while not stopped.wait(0.5):
+            pass
+        return 0
     except KeyboardInterrupt:
         return 0
     finally:
+        # Stopping already: a SIGTERM now must not break off the cleanup with a traceback.
+        signal.signal(signal.SIGTERM, _ignore)
         server.stop()
         _restore(signal.SIGTERM, previous)
+
+
+def _rate_limit(text: str) -> tuple[int, float]:
+    """``N/SECONDS``, like ``100/60`` or ``5/0.5``."""
+    match = _LIMIT.match(text.strip())
+    try:
+        if match is None:
+            raise ValueError
+        requests, seconds = int(match.group(1)), float(match.group(2))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not N/SECONDS, like 100/60") from None
+    if requests < 1 or not math.isfinite(seconds) or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: N and SECONDS must be above 0")
+    return requests, seconds
+
+
+def _read_events(path: str) -> Any:
+    """The event definitions in ``path``: a JSON object of names to metadata schemas."""
+    with open(path, encoding="utf-8") as file:
+        try:
+            schemas = json.load(file)
+        except ValueError as exc:
+            raise ValueError(f"{path} is not JSON: {exc}") from None
+    if not isinstance(schemas, dict):
+        raise ValueError(f"{path} must hold a JSON object of event names to metadata schemas")
+    return schemas
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return str(exc)
+
+
+def _pop_env(name: str) -> Optional[str]:
+    """Take a setting out of the environment, so that nothing started later inherits it."""
+    return os.environ.pop(name, None) or None
+
+
+def _wait_for_eof(stopped: threading.Event) -> None:
+    """Set ``stopped`` once standard input closes: the owning parent is gone or done.
+
+    It reads the file descriptor itself: a thread blocked in ``sys.stdin``'s buffered reader
+    would hold that reader's lock, and the interpreter aborts at exit when it cannot get it.
+    """
+    try:
+        descriptor = sys.stdin.fileno()
+        while os.read(descriptor, 4096):
+            pass
+    except (AttributeError, OSError, ValueError):
+        pass  # no standard input at all counts as closed
+    stopped.set()
 
 
 def run(command: Sequence[str]) -> int:

@@ -1,8 +1,13 @@
 """The two event endpoints as a plain function of a request: no sockets, so easy to reason about.
 
 Checks run in the order a caller would want to learn about problems: the path (404), the
-method (405), the keys (401), for the client-side endpoint the origin (403), then the body
-(400) and the customer (404).
+method (405), the keys (401), the rate limit (429), for the client-side endpoint the origin
+(403), then the body (400), the event definitions (400) and the customer (404).
+
+Only requests with the right keys count against a rate limit: a caller with wrong keys
+belongs to no project, and a flood of them must not lock the real caller out. So only their
+replies carry the ``X-Rate-Limit-*`` headers; every reply to a counted request does, 2xx and
+4xx alike. A refused request (429) is not processed.
 
 A missing or unlisted ``origin`` is answered with **403** ``forbidden``: the keys were right
 (that is what 401 means in this API), but this caller may not use them from there.
@@ -11,9 +16,10 @@ A missing or unlisted ``origin`` is answered with **403** ``forbidden``: the key
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Optional
 
+from voucherify.testing._rate_limit import CLIENT, PROJECT, Decision, RateLimiter
 from voucherify.testing._replies import (
     Reply,
     error_reply,
@@ -21,6 +27,7 @@ from voucherify.testing._replies import (
     json_reply,
     unauthorized_reply,
 )
+from voucherify.testing._schemas import EventSchemas, SchemaError
 from voucherify.testing._state import RecordedEvent, State
 from voucherify.testing._validation import PayloadError, check_event_body, parse_json
 
@@ -46,13 +53,35 @@ class Settings:
 
 
 class Endpoints:
-    """Answers requests for one project's :class:`Settings`, keeping what it learns in ``state``."""
+    """Answers requests for one project's :class:`Settings`, keeping what it learns in ``state``.
 
-    def __init__(self, settings: Settings, state: State) -> None:
+    ``rate_limit`` limits ``/v1/events`` for the project, ``client_rate_limit`` limits
+    ``/client/v1/events`` per client IP; ``schemas`` holds the event definitions.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        state: State,
+        *,
+        rate_limit: Optional[RateLimiter] = None,
+        client_rate_limit: Optional[RateLimiter] = None,
+        schemas: Optional[EventSchemas] = None,
+    ) -> None:
         self.settings = settings
         self.state = state
+        self.rate_limit = rate_limit or RateLimiter(PROJECT)
+        self.client_rate_limit = client_rate_limit or RateLimiter(CLIENT)
+        self.schemas = schemas or EventSchemas()
 
-    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
+    def handle(
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        client_ip: str = "127.0.0.1",
+    ) -> Reply:
         """The reply to one request; ``headers`` must have lower-cased names."""
         path = target.partition("?")[0]
         keys = self._keys_for(path)
@@ -69,6 +98,20 @@ class Endpoints:
         if not all(_same_secret(headers.get(name), expected) for name, expected in keys):
             return unauthorized_reply()
         if path == CLIENT_PATH:
+            decision = self.client_rate_limit.hit(client_ip)
+        else:
+            decision = self.rate_limit.hit(PROJECT)
+        if decision is None:
+            return self._process(path, headers, body)
+        if not decision.allowed:
+            self.state.count_rate_limited()
+            return _too_many_requests(decision)
+        reply = self._process(path, headers, body)
+        return replace(reply, headers=reply.headers + decision.headers())
+
+    def _process(self, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        """The reply to a request with the right keys that no rate limit refused."""
+        if path == CLIENT_PATH:
             refusal = self._check_origin(headers.get("origin"))
             if refusal is not None:
                 return refusal
@@ -77,6 +120,10 @@ class Endpoints:
             check_event_body(payload)
         except PayloadError as exc:
             return invalid_payload_reply(exc.details)
+        try:
+            self.schemas.check(payload["event"], payload.get("metadata"))
+        except SchemaError as exc:
+            return error_reply(400, exc.key, exc.message, exc.details)
         return self._track(path, payload)
 
     def _keys_for(self, path: str) -> Optional[tuple[tuple[str, str], ...]]:
@@ -140,6 +187,21 @@ class Endpoints:
                 "loyalty": None,
             },
         )
+
+
+def _too_many_requests(decision: Decision) -> Reply:
+    if decision.kind == CLIENT:
+        whose = "The client-side limit for this IP"
+    else:
+        whose = "The project's limit"
+    return error_reply(
+        429,
+        "too_many_requests",
+        "Too many requests",
+        f"{whose} of {decision.limit} requests per window is used up; "
+        f"retry in {decision.retry_after} s",
+        headers=decision.headers(),
+    )
 
 
 def _same_secret(given: Optional[str], expected: str) -> bool:

@@ -5,11 +5,24 @@ from __future__ import annotations
 import secrets
 import threading
 from types import TracebackType
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional
 
 from voucherify.testing._endpoints import Endpoints, Settings, normalize_origin
-from voucherify.testing._server import LocalHTTPServer
+from voucherify.testing._fault_queue import FaultQueue
+from voucherify.testing._rate_limit import (
+    CLIENT,
+    PROJECT,
+    RateLimiter,
+    limit_from_pair,
+    make_limit,
+)
+from voucherify.testing._schemas import EventSchemas
+from voucherify.testing._server import AdminApi, LocalHTTPServer
 from voucherify.testing._state import RecordedEvent, RecordedRequest, State
+from voucherify.testing.faults import Fault
+
+if TYPE_CHECKING:
+    from voucherify.testing._process import LocalVoucherifyProcess
 
 _POLL_SECONDS = 0.05
 """How often the serving loop checks for a stop request; bounds how long ``stop`` takes."""
@@ -31,6 +44,12 @@ class LocalVoucherify:
     client-side calls (compared without case); ``None`` allows any origin, though the header
     stays required. Customers and records live as long as the object, across restarts,
     until :meth:`reset`. Safe to use from several threads.
+
+    ``rate_limit=(N, S)`` allows N calls to ``/v1/events`` per S seconds for the project,
+    ``client_rate_limit`` the same for ``/client/v1/events`` per client IP (the real API's
+    is ``(5, 5.0)``); both are off by default. ``event_schemas`` defines events with their
+    metadata schemas, as :meth:`define_event` does. :meth:`inject` queues faults.
+    :meth:`start_process` runs the same server in a child process instead.
     """
 
     def __init__(
@@ -43,21 +62,25 @@ class LocalVoucherify:
         client_app_id: Optional[str] = None,
         client_token: Optional[str] = None,
         allowed_origins: Optional[Iterable[str]] = None,
+        rate_limit: Optional[tuple[int, float]] = None,
+        client_rate_limit: Optional[tuple[int, float]] = None,
+        event_schemas: Optional[Mapping[str, Mapping[str, str]]] = None,
     ) -> None:
         if isinstance(allowed_origins, str):
             raise TypeError("allowed_origins must be an iterable of origins, not one string")
         self.host = host
         self._requested_port = port
-        self.app_id = _key(app_id, "app_id")
-        self.app_token = _key(app_token, "app_token")
-        self.client_app_id = _key(client_app_id, "client_app_id")
-        self.client_token = _key(client_token, "client_token")
+        self.app_id = make_key(app_id, "app_id")
+        self.app_token = make_key(app_token, "app_token")
+        self.client_app_id = make_key(client_app_id, "client_app_id")
+        self.client_token = make_key(client_token, "client_token")
         self.allowed_origins: Optional[frozenset[str]] = (
             None
             if allowed_origins is None
             else frozenset(normalize_origin(origin) for origin in allowed_origins)
         )
         self._state = State()
+        self._faults = FaultQueue()
         self._endpoints = Endpoints(
             Settings(
                 self.app_id,
@@ -67,10 +90,50 @@ class LocalVoucherify:
                 self.allowed_origins,
             ),
             self._state,
+            rate_limit=RateLimiter(PROJECT, limit_from_pair(rate_limit)),
+            client_rate_limit=RateLimiter(CLIENT, limit_from_pair(client_rate_limit)),
+            schemas=EventSchemas(event_schemas),
         )
+        self._admin: Optional[AdminApi] = None
         self._lock = threading.Lock()
         self._server: Optional[LocalHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
+
+    @staticmethod
+    def start_process(
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        app_id: Optional[str] = None,
+        app_token: Optional[str] = None,
+        client_app_id: Optional[str] = None,
+        client_token: Optional[str] = None,
+        allowed_origins: Optional[Iterable[str]] = None,
+        rate_limit: Optional[tuple[int, float]] = None,
+        client_rate_limit: Optional[tuple[int, float]] = None,
+        event_schemas: Optional[Mapping[str, Mapping[str, str]]] = None,
+        startup_timeout: float = 10.0,
+    ) -> LocalVoucherifyProcess:
+        """Run a server with these settings in a child process; return once it serves.
+
+        The result has this class's query and control surface, over a private admin API;
+        see :class:`~voucherify.testing._process.LocalVoucherifyProcess`.
+        """
+        from voucherify.testing._process import LocalVoucherifyProcess
+
+        return LocalVoucherifyProcess.start(
+            host=host,
+            port=port,
+            app_id=app_id,
+            app_token=app_token,
+            client_app_id=client_app_id,
+            client_token=client_token,
+            allowed_origins=allowed_origins,
+            rate_limit=rate_limit,
+            client_rate_limit=client_rate_limit,
+            event_schemas=event_schemas,
+            startup_timeout=startup_timeout,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -79,7 +142,9 @@ class LocalVoucherify:
         with self._lock:
             if self._server is not None:
                 raise RuntimeError("LocalVoucherify is already running")
-            server = LocalHTTPServer((self.host, self._requested_port), self._endpoints)
+            server = LocalHTTPServer(
+                (self.host, self._requested_port), self._endpoints, self._faults, self._admin
+            )
             thread = threading.Thread(
                 target=server.serve_forever,
                 kwargs={"poll_interval": _POLL_SECONDS},
@@ -149,9 +214,68 @@ class LocalVoucherify:
         """Copies of the customers events created or updated, in creation order."""
         return self._state.customers()
 
+    @property
+    def rate_limited(self) -> int:
+        """How many requests were refused with 429 by a rate limit."""
+        return self._state.rate_limited()
+
     def reset(self) -> None:
-        """Forget every event, request and customer; keys, port and URL stay."""
+        """Start over: forget every event, request and customer, the count of 429s, the
+        rate-limit windows and the queued faults.
+
+        The settings stay: keys, port and URL, limits and event definitions.
+        """
+        self._faults.clear()
+        self._endpoints.rate_limit.forget()
+        self._endpoints.client_rate_limit.forget()
         self._state.reset()
+
+    # -- faults, limits, definitions ---------------------------------------------------------
+
+    def inject(self, fault: Fault, times: int = 1, path: Optional[str] = None) -> None:
+        """Apply ``fault`` to the next ``times`` requests to ``path`` (``None``: any path).
+
+        Injections apply in the order they were made; ``path`` is compared with the request's
+        path without its query string, like ``"/v1/events"``. A fault applies before keys
+        and rate limits are checked; whether the request is then processed depends on the
+        fault (see :mod:`voucherify.testing.faults`).
+        """
+        self._faults.inject(fault, times, path)
+
+    def clear_faults(self) -> None:
+        """Drop every queued fault."""
+        self._faults.clear()
+
+    def set_rate_limit(self, limit: Optional[int], window_seconds: float = 60.0) -> None:
+        """Allow ``limit`` calls to ``/v1/events`` per ``window_seconds``; ``None``: no limit.
+
+        The window starts afresh.
+        """
+        self._endpoints.rate_limit.configure(make_limit(limit, window_seconds))
+
+    def set_client_rate_limit(self, limit: Optional[int], window_seconds: float = 60.0) -> None:
+        """Allow ``limit`` calls to ``/client/v1/events`` per ``window_seconds`` per client IP.
+
+        ``None`` turns the limit off; every window starts afresh.
+        """
+        self._endpoints.client_rate_limit.configure(make_limit(limit, window_seconds))
+
+    def define_event(self, name: str, metadata: Optional[Mapping[str, str]] = None) -> None:
+        """Define event ``name``, with a metadata schema such as ``{"plan": "string"}``.
+
+        Types are ``string``, ``number``, ``boolean``, ``date`` and ``datetime``; a ``?``
+        suffix (``"number?"``) makes a property optional. Once any event is defined, other
+        names are refused (400 ``event_not_defined``); see :mod:`voucherify.testing._schemas`.
+        Defining a name again replaces its schema.
+        """
+        self._endpoints.schemas.define(name, metadata)
+
+    def _serve_admin_api(self, admin: AdminApi) -> None:
+        """Answer ``/_local/`` requests with ``admin`` from the next :meth:`start` on.
+
+        For ``python -m voucherify.testing serve`` in a child process only.
+        """
+        self._admin = admin
 
     def __repr__(self) -> str:
         # Never the keys: a repr ends up in logs and test reports.
@@ -161,7 +285,8 @@ class LocalVoucherify:
         return f"LocalVoucherify(url='http://{self.host}:{server.server_address[1]}')"
 
 
-def _key(value: Optional[str], name: str) -> str:
+def make_key(value: Optional[str], name: str) -> str:
+    """``value`` checked as a key; a random one (32 hex digits) when it is ``None``."""
     if value is None:
         return secrets.token_hex(16)
     if not isinstance(value, str) or not value:

@@ -1,4 +1,4 @@
-"""What the stand-in answers: a status, JSON bytes and headers, built in the API's shapes.
+"""What the stand-in answers: a status, a body (JSON but for injected faults) and headers.
 
 Error bodies follow the contract's ``Error`` shape (``code``, ``key``, ``message``,
 ``details``, ``request_id``...). The 401 body is sent byte for byte as the contract gives it,
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 JSON_TYPE = "application/json"
 
@@ -20,13 +20,15 @@ UNAUTHORIZED_BODY = b'{"code":401,"message":"Unauthorized","key":"unauthorized"}
 
 @dataclass(frozen=True)
 class Reply:
-    """One HTTP reply: ``body`` is always JSON; ``headers`` are extra to Content-Type/Length."""
+    """One HTTP reply; ``headers`` are extra to Content-Type and Content-Length."""
 
     status: int
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
     close: bool = False
     """Whether the connection must close after this reply (the request was not fully read)."""
+    content_type: Optional[str] = JSON_TYPE
+    """The API always answers JSON; only injected faults send something else (or none)."""
 
 
 def new_request_id() -> str:

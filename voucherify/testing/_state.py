@@ -1,4 +1,4 @@
-"""What the stand-in remembers: customers, accepted events and every request, behind one lock.
+"""What the stand-in remembers: customers, events, requests and a count of 429s, behind one lock.
 
 Readers get deep copies, so a test can inspect the records while the server runs and can
 never change them by accident.
@@ -39,6 +39,9 @@ class RecordedRequest(TypedDict):
     """Names lower-cased; repeated headers joined with ``", "``."""
     body: bytes
     status: int
+    """The status sent; 0 when none was (the connection was reset or dropped first)."""
+    fault: Optional[str]
+    """The name of the injected fault applied to this request (``"delay"``...), or ``None``."""
 
 
 class RecordedEvent(TypedDict):
@@ -66,6 +69,7 @@ class State:
         self._ids_by_source: dict[str, str] = {}
         self._events: list[RecordedEvent] = []
         self._requests: list[RecordedRequest] = []
+        self._rate_limited = 0
 
     def upsert_customer(self, fields: Mapping[str, Any]) -> Optional[dict[str, Any]]:
         """Find or create the customer ``fields`` names, apply its profile fields, return it.
@@ -113,6 +117,16 @@ class State:
         with self._lock:
             self._requests.append(copy.deepcopy(request))
 
+    def count_rate_limited(self) -> None:
+        """Note one request refused with 429."""
+        with self._lock:
+            self._rate_limited += 1
+
+    def rate_limited(self) -> int:
+        """How many requests were refused with 429."""
+        with self._lock:
+            return self._rate_limited
+
     def events(self) -> list[RecordedEvent]:
         """Copies of the accepted events, oldest first."""
         with self._lock:
@@ -129,8 +143,9 @@ class State:
             return copy.deepcopy(list(self._customers.values()))
 
     def reset(self) -> None:
-        """Forget every customer, event and request."""
+        """Forget every customer, event and request, and the count of 429s."""
         with self._lock:
+            self._rate_limited = 0
             self._customers.clear()
             self._ids_by_source.clear()
             self._events.clear()
