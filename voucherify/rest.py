@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import ssl
 import threading
-import time
 import urllib.request
 import weakref
 from functools import lru_cache
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 import urllib3
 from urllib3 import exceptions as u3
 
+from voucherify._deadline_io import POOL_CLASSES, current_deadline
 from voucherify._pipeline.urls import is_loopback
 from voucherify.configuration import Configuration
 from voucherify.exceptions import (
@@ -76,35 +76,6 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _read_until(
-    response: urllib3.BaseHTTPResponse, deadline_at: float, timeouts: Timeouts
-) -> bytes:
-    read_timeout = timeouts[1] if timeouts is not None else None
-    chunks = []
-    while True:
-        remaining = deadline_at - time.monotonic()
-        if remaining <= 0:
-            _discard(response)
-            raise ApiTimeoutException("timed out reading the reply", request_sent=None)
-        if read_timeout is None or remaining < read_timeout:
-            # Let no single read outlast the deadline either.
-            sock = getattr(response.connection, "sock", None)
-            if sock is not None:
-                sock.settimeout(remaining)
-        chunk = response.read1(65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    response.release_conn()
-    return b"".join(chunks)
-
-
-def _discard(response: urllib3.BaseHTTPResponse) -> None:
-    # Close rather than drain: the rest of this reply may never come.
-    response.close()
-    response.release_conn()
-
-
 class RESTClientObject:
     """urllib3 pools built from a :class:`Configuration`; safe to share between threads.
 
@@ -123,6 +94,7 @@ class RESTClientObject:
 
     def _open_pools(self) -> None:
         self.pool_manager = urllib3.PoolManager(**self._pool_args)
+        self.pool_manager.pool_classes_by_scheme = POOL_CLASSES
         self._proxy_managers: dict[str, urllib3.ProxyManager] = {}
         self._routes: dict[str, urllib3.PoolManager] = {}
 
@@ -145,6 +117,7 @@ class RESTClientObject:
                     proxy_headers=self._configuration.proxy_headers,
                     **self._pool_args,
                 )
+                manager.pool_classes_by_scheme = POOL_CLASSES
                 self._proxy_managers[proxy] = manager
             return manager
 
@@ -189,21 +162,15 @@ class RESTClientObject:
     ) -> tuple[int, Optional[str], Mapping[str, str], bytes]:
         """Send one request and read the whole reply, giving up at ``deadline_at``.
 
-        The per-read timeout alone would let a server that trickles its reply a byte at a
-        time hold the call forever, so the body is read in pieces against the deadline
-        (a ``time.monotonic()`` value; ``None`` for no deadline).
+        ``deadline_at`` is a ``time.monotonic()`` value (``None``: no deadline) that bounds
+        every read of the reply, so a server trickling it byte by byte is cut off too.
         """
-        response = self.request(
-            method, url, headers, body, timeouts, preload_content=deadline_at is None
-        )
-        if deadline_at is None:
-            return response.status, response.reason, response.headers, response.data
+        token = current_deadline.set(deadline_at)
         try:
-            data = _read_until(response, deadline_at, timeouts)
-        except (u3.HTTPError, OSError) as exc:
-            _discard(response)
-            raise translate_transport_error(exc) from exc
-        return response.status, response.reason, response.headers, data
+            response = self.request(method, url, headers, body, timeouts)
+        finally:
+            current_deadline.reset(token)
+        return response.status, response.reason, response.headers, response.data
 
     def close(self) -> None:
         """Close every pooled connection."""
