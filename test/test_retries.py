@@ -247,3 +247,24 @@ def test_server_closing_keep_alive_between_calls_is_harmless() -> None:
                 time.sleep(0.2)
         assert server.requests == 3
         assert server.connections == 3
+
+
+def _attempts(method: str, policy: RetryPolicy) -> Any:
+    from voucherify._pipeline.attempts import Attempts
+    from voucherify._pipeline.request import PreparedRequest
+
+    request = PreparedRequest(method, "https://api.example/v1/x", {}, b"", (1.0, 1.0), policy, 10.0)
+    attempts = Attempts(request, None)
+    attempts.start()
+    return attempts
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_idempotent_methods_retry_after_sending_and_on_5xx(method: str) -> None:
+    # No GET endpoint exists yet; the rule is the policy's, checked on its attempt driver.
+    after_send = voucherify.ApiTimeoutException("timed out", request_sent=None)
+    assert _attempts(method, FAST).wait_after_error(after_send) is not None
+    assert _attempts(method, FAST).wait_after_status(503, {}) is not None
+    assert _attempts("POST", FAST).wait_after_error(after_send) is None
+    assert _attempts("POST", FAST).wait_after_status(503, {}) is None
+    assert _attempts("POST", FAST).wait_after_status(429, {}) is not None

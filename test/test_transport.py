@@ -165,3 +165,39 @@ def test_close_releases_connections(httpserver: HTTPServer) -> None:
     voucherify.EventsApi(client).track_custom_event(events_create_request_body=MINIMAL_BODY)
     client.close()
     assert len(httpserver.log) == 2
+
+
+def test_client_certificate_is_presented(ca: trustme.CA, tmp_path: Path) -> None:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca.configure_trust(context)
+    context.verify_mode = ssl.CERT_REQUIRED  # mutual TLS: no client certificate, no call
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    server.start()
+    try:
+        bundle = tmp_path / "ca.pem"
+        ca.cert_pem.write_to_path(str(bundle))
+        client_cert = ca.issue_cert("client.example")
+        cert_file, key_file = tmp_path / "client.pem", tmp_path / "client.key"
+        client_cert.cert_chain_pems[0].write_to_path(str(cert_file))
+        client_cert.private_key_pem.write_to_path(str(key_file))
+
+        configuration = make_configuration(server.url_for("/"))
+        configuration.ssl_ca_cert = str(bundle)
+        with pytest.raises(voucherify.ApiConnectionException), voucherify.ApiClient(
+            configuration
+        ) as client:
+            voucherify.EventsApi(client).track_custom_event(
+                events_create_request_body=MINIMAL_BODY, _retries=0
+            )
+        configuration.cert_file, configuration.key_file = str(cert_file), str(key_file)
+        with voucherify.ApiClient(configuration) as client:
+            result = voucherify.EventsApi(client).track_custom_event(
+                events_create_request_body=MINIMAL_BODY
+            )
+        assert result.object == "event"
+        assert len(server.log) == 1
+    finally:
+        server.clear()
+        server.stop()
