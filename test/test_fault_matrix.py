@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fault_matrix import BODY, OPTIONS, ROWS, Row, check, configuration_for, prepare
 
 import voucherify
 from voucherify.testing import LocalVoucherify
+
+from fault_matrix import BODY, OPTIONS, ROWS, Row, check, configuration_for, prepare
 
 
 @pytest.fixture(scope="module")
