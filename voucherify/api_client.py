@@ -13,15 +13,14 @@ from typing import Any, ClassVar, Optional
 
 import urllib3
 
-from voucherify._pipeline.attempts import Attempts
+from voucherify._pipeline.exchange import SLEEP, exchange
 from voucherify._pipeline.headers import check_header
 from voucherify._pipeline.operation import Operation, RequestOptions, ResponseT
 from voucherify._pipeline.request import prepare_request
-from voucherify._pipeline.response import read_response
 from voucherify._version import __version__
 from voucherify.api_response import ApiResponse
 from voucherify.configuration import Configuration
-from voucherify.exceptions import ApiException, ApiTransportException
+from voucherify.exceptions import ApiTransportException
 from voucherify.rest import RESTClientObject
 
 USER_AGENT = f"voucherify-python/{__version__} (Python {platform.python_version()})"
@@ -115,37 +114,29 @@ class ApiClient:
         request = prepare_request(
             operation, self.configuration, self.default_headers, body, header_args, options
         )
-        attempts = Attempts(request, self.configuration.log_level)
-        send = self.rest_client.send
-        while True:
-            timeouts = attempts.start()
-            try:
-                status, reason, headers, data = send(
-                    request.method,
-                    request.url,
-                    request.headers,
-                    request.body,
-                    timeouts,
-                    attempts.deadline_at,
-                )
-            except ApiTransportException as error:
-                wait = attempts.wait_after_error(error)
-                if wait is None:
-                    attempts.finish(error)
-                    raise
-            else:
-                wait = attempts.wait_after_status(status, headers)
-                if wait is None:
+        steps = exchange(operation, request, self.configuration.log_level)
+        step = next(steps)
+        outcome: Any
+        try:
+            while True:
+                if step[0] is SLEEP:
+                    time.sleep(step[1])
+                    outcome = None
+                else:
                     try:
-                        response = read_response(operation, status, reason, headers, data)
-                    except ApiException as error:
-                        attempts.finish(error)
-                        raise
-                    response.attempts = attempts.count
-                    response.slept = attempts.slept
-                    return response
-            time.sleep(wait)
-            attempts.slept_for(wait)
+                        outcome = self.rest_client.send(
+                            request.method,
+                            request.url,
+                            request.headers,
+                            request.body,
+                            step[1],
+                            step[2],
+                        )
+                    except ApiTransportException as error:
+                        outcome = error
+                step = steps.send(outcome)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
     def call_operation_raw(
         self,
