@@ -6,37 +6,30 @@ context manager, or call :meth:`ApiClient.close`, to release its connections.
 
 from __future__ import annotations
 
-import platform
 import time
 from types import TracebackType
-from typing import Any, ClassVar, Optional
+from typing import Any, Optional
 
 import urllib3
 
+from voucherify._client_base import BaseApiClient
 from voucherify._pipeline.exchange import SLEEP, exchange
-from voucherify._pipeline.headers import check_header
 from voucherify._pipeline.operation import Operation, RequestOptions, ResponseT
 from voucherify._pipeline.request import prepare_request
-from voucherify._version import __version__
 from voucherify.api_response import ApiResponse
 from voucherify.configuration import Configuration
 from voucherify.exceptions import ApiTransportException
 from voucherify.rest import RESTClientObject
 
-USER_AGENT = f"voucherify-python/{__version__} (Python {platform.python_version()})"
-CHANNEL = "Python-SDK"
 
-
-class ApiClient:
-    """Sends operations for the API classes (:class:`~voucherify.EventsApi`...).
+class ApiClient(BaseApiClient):
+    """Sends operations for the API classes (:class:`~voucherify.EventsApi`...) over urllib3.
 
     :param configuration: host, keys and connection settings; the default
         :class:`Configuration` when omitted.
     :param header_name: with ``header_value``, one extra header sent on every call.
     :param cookie: a ``Cookie`` header sent on every call.
     """
-
-    _default: ClassVar[Optional[ApiClient]] = None
 
     def __init__(
         self,
@@ -45,19 +38,8 @@ class ApiClient:
         header_value: Optional[str] = None,
         cookie: Optional[str] = None,
     ) -> None:
-        self.configuration = Configuration.get_default() if configuration is None else configuration
+        super().__init__(configuration, header_name, header_value, cookie)
         self.rest_client = RESTClientObject(self.configuration)
-        self.default_headers: dict[str, str] = {
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "X-Voucherify-Channel": CHANNEL,
-        }
-        if header_name is not None and header_value is not None:
-            self.set_default_header(header_name, header_value)
-        if cookie is not None:
-            self.set_default_header("Cookie", cookie)
-        self.cookie = cookie
 
     def __enter__(self) -> ApiClient:
         return self
@@ -73,31 +55,6 @@ class ApiClient:
     def close(self) -> None:
         """Close every pooled connection; the client opens new ones if used again."""
         self.rest_client.close()
-
-    @property
-    def user_agent(self) -> str:
-        """The ``User-Agent`` header sent with every call."""
-        return self.default_headers["User-Agent"]
-
-    @user_agent.setter
-    def user_agent(self, value: str) -> None:
-        self.set_default_header("User-Agent", value)
-
-    def set_default_header(self, header_name: str, header_value: str) -> None:
-        """Send ``header_name: header_value`` on every call of this client."""
-        check_header(header_name, header_value)
-        self.default_headers[header_name] = header_value
-
-    @classmethod
-    def get_default(cls) -> ApiClient:
-        """The shared client that API classes built without one use."""
-        if cls._default is None:
-            cls._default = cls()
-        return cls._default
-
-    @classmethod
-    def set_default(cls, default: Optional[ApiClient]) -> None:
-        cls._default = default
 
     def call_operation(
         self,

@@ -11,17 +11,15 @@ from __future__ import annotations
 import os
 import ssl
 import threading
-import urllib.request
 import weakref
 from functools import lru_cache
 from typing import Any, Mapping, Optional
-from urllib.parse import urlsplit
 
 import urllib3
 from urllib3 import exceptions as u3
 
 from voucherify._deadline_io import POOL_CLASSES, current_deadline
-from voucherify._pipeline.urls import is_loopback
+from voucherify._pipeline.urls import proxy_for
 from voucherify.configuration import Configuration
 from voucherify.exceptions import (
     ApiConnectionException,
@@ -201,23 +199,6 @@ def _pool_args(configuration: Configuration) -> dict[str, Any]:
     if configuration.socket_options is not None:
         pool_args["socket_options"] = configuration.socket_options
     return pool_args
-
-
-def proxy_for(url: str, configuration: Configuration) -> Optional[str]:
-    """The proxy URL a request to ``url`` goes through, or ``None`` to go direct."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if is_loopback(host):
-        return None
-    if configuration.proxy:
-        return configuration.proxy
-    if not configuration.trust_env:
-        return None
-    proxies = urllib.request.getproxies_environment()
-    proxy = proxies.get(parts.scheme)
-    if not proxy or urllib.request.proxy_bypass(host):
-        return None
-    return proxy
 
 
 _LIVE_CLIENTS: weakref.WeakSet[RESTClientObject] = weakref.WeakSet()

@@ -1,12 +1,17 @@
-"""URLs: joining a host and a path, and telling loopback hosts from the rest."""
+"""URLs: joining a host and a path, loopback hosts, and which proxy a URL goes through."""
 
 from __future__ import annotations
 
 import ipaddress
+import urllib.request
 from functools import lru_cache
+from typing import TYPE_CHECKING, Optional
 from urllib.parse import urlsplit
 
 from voucherify.exceptions import ApiValueError
+
+if TYPE_CHECKING:
+    from voucherify.configuration import Configuration
 
 
 @lru_cache(maxsize=64)
@@ -36,3 +41,20 @@ def sends_in_clear(host_url: str) -> bool:
     """Whether calls to ``host_url`` would carry the keys unencrypted off this machine."""
     parts = urlsplit(host_url)
     return parts.scheme == "http" and not is_loopback(parts.hostname or "")
+
+
+def proxy_for(url: str, configuration: Configuration) -> Optional[str]:
+    """The proxy URL a request to ``url`` goes through, or ``None`` to go direct."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if is_loopback(host):
+        return None
+    if configuration.proxy:
+        return configuration.proxy
+    if not configuration.trust_env:
+        return None
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme)
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    return proxy

@@ -119,8 +119,8 @@ def voucherify_env(
     monkeypatch.setattr(voucherify.Configuration, "_default", voucherify_configuration)
     monkeypatch.setattr(voucherify.ApiClient, "_default", None)
     yield voucherify_server
-    default_client = voucherify.ApiClient._default
-    if default_client is not None:
+    default_client = voucherify.ApiClient.__dict__.get("_default")
+    if isinstance(default_client, voucherify.ApiClient):
         default_client.close()
 
 

@@ -1,0 +1,75 @@
+"""What the sync and async ``ApiClient`` share: configuration and the headers of every call."""
+
+from __future__ import annotations
+
+import platform
+from typing import ClassVar, Optional
+
+from typing_extensions import Self
+
+from voucherify._pipeline.headers import check_header
+from voucherify._version import __version__
+from voucherify.configuration import Configuration
+
+USER_AGENT = f"voucherify-python/{__version__} (Python {platform.python_version()})"
+CHANNEL = "Python-SDK"
+"""``X-Voucherify-Channel``: Voucherify counts SDK traffic by it."""
+
+
+class BaseApiClient:
+    """Holds the configuration and default headers; subclasses add a transport.
+
+    :param configuration: host, keys and connection settings; the default
+        :class:`Configuration` when omitted.
+    :param header_name: with ``header_value``, one extra header sent on every call.
+    :param cookie: a ``Cookie`` header sent on every call.
+    """
+
+    _default: ClassVar[Optional[BaseApiClient]] = None
+
+    def __init__(
+        self,
+        configuration: Optional[Configuration] = None,
+        header_name: Optional[str] = None,
+        header_value: Optional[str] = None,
+        cookie: Optional[str] = None,
+    ) -> None:
+        self.configuration = Configuration.get_default() if configuration is None else configuration
+        self.default_headers: dict[str, str] = {
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-Voucherify-Channel": CHANNEL,
+        }
+        if header_name is not None and header_value is not None:
+            self.set_default_header(header_name, header_value)
+        if cookie is not None:
+            self.set_default_header("Cookie", cookie)
+        self.cookie = cookie
+
+    @property
+    def user_agent(self) -> str:
+        """The ``User-Agent`` header sent with every call."""
+        return self.default_headers["User-Agent"]
+
+    @user_agent.setter
+    def user_agent(self, value: str) -> None:
+        self.set_default_header("User-Agent", value)
+
+    def set_default_header(self, header_name: str, header_value: str) -> None:
+        """Send ``header_name: header_value`` on every call of this client."""
+        check_header(header_name, header_value)
+        self.default_headers[header_name] = header_value
+
+    @classmethod
+    def get_default(cls) -> Self:
+        """The shared client that API classes built without one use (one per client class)."""
+        default: Optional[Self] = cls.__dict__.get("_default")
+        if default is None:
+            default = cls()
+            cls._default = default
+        return default
+
+    @classmethod
+    def set_default(cls, default: Optional[Self]) -> None:
+        cls._default = default

@@ -1,0 +1,111 @@
+"""The asyncio ``ApiClient``: the shared pipeline over the aiohttp transport.
+
+It drives the same :func:`~voucherify._pipeline.exchange.exchange` as the sync client,
+awaiting where that one blocks, so validation, retries, waits, deadline, logging and parsing
+are one implementation. Use it with ``async with``, or ``await client.close()``, in the
+event loop it was first used in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import Any, Optional
+
+import aiohttp
+
+from voucherify._client_base import BaseApiClient
+from voucherify._pipeline.exchange import SLEEP, exchange
+from voucherify._pipeline.operation import Operation, RequestOptions, ResponseT
+from voucherify._pipeline.request import prepare_request
+from voucherify.aio.rest import AsyncRESTClientObject
+from voucherify.api_response import ApiResponse
+from voucherify.configuration import Configuration
+from voucherify.exceptions import ApiTransportException
+
+
+class ApiClient(BaseApiClient):
+    """Sends operations for :class:`voucherify.aio.EventsApi` and ``ClientSideApi``.
+
+    Takes the same arguments as :class:`voucherify.ApiClient`. Calls may run concurrently
+    (``asyncio.gather``); cancelling one leaves the client usable.
+    """
+
+    def __init__(
+        self,
+        configuration: Optional[Configuration] = None,
+        header_name: Optional[str] = None,
+        header_value: Optional[str] = None,
+        cookie: Optional[str] = None,
+    ) -> None:
+        super().__init__(configuration, header_name, header_value, cookie)
+        self.rest_client = AsyncRESTClientObject(self.configuration)
+
+    async def __aenter__(self) -> ApiClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the session and its connections; the client opens new ones if used again."""
+        await self.rest_client.close()
+
+    async def call_operation(
+        self,
+        operation: Operation[ResponseT],
+        body: Any,
+        header_args: tuple[Any, ...],
+        options: RequestOptions,
+    ) -> ApiResponse[ResponseT]:
+        """Validate, send and parse one call, retrying as the policy allows."""
+        request = prepare_request(
+            operation, self.configuration, self.default_headers, body, header_args, options
+        )
+        steps = exchange(operation, request, self.configuration.log_level)
+        step = next(steps)
+        outcome: Any
+        try:
+            while True:
+                if step[0] is SLEEP:
+                    await asyncio.sleep(step[1])
+                    outcome = None
+                else:
+                    try:
+                        outcome = await self.rest_client.send(
+                            request.method,
+                            request.url,
+                            request.headers,
+                            request.body,
+                            step[1],
+                            step[2],
+                        )
+                    except ApiTransportException as error:
+                        outcome = error
+                step = steps.send(outcome)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def call_operation_raw(
+        self,
+        operation: Operation[Any],
+        body: Any,
+        header_args: tuple[Any, ...],
+        options: RequestOptions,
+    ) -> aiohttp.ClientResponse:
+        """Validate and send one call; return the unread reply, whatever its status.
+
+        Release it with ``async with response:`` or ``response.release()``.
+        """
+        request = prepare_request(
+            operation, self.configuration, self.default_headers, body, header_args, options
+        )
+        return await self.rest_client.request(
+            request.method, request.url, request.headers, request.body, request.timeouts,
+            request.deadline,
+        )
