@@ -25,9 +25,9 @@ def server() -> Iterator[LocalVoucherify]:
         yield running
 
 
-def rate(reply: Reply) -> tuple[int, int, int]:
-    limit, remaining, retry = (int(reply.headers[name]) for name in RATE_HEADERS)
-    return limit, remaining, retry
+def rate(reply: Reply) -> tuple[int, int, float]:
+    limit, remaining, retry = (reply.headers[name] for name in RATE_HEADERS)
+    return int(limit), int(remaining), float(retry)
 
 
 def send_from(
@@ -66,7 +66,9 @@ def test_every_reply_within_the_limit_says_where_the_caller_stands(
     retries = {rate(r)[2] for r in (ok, bad, missing)}
     assert len(retries) == 1  # one window, one end
     [retry] = retries
-    assert math.ceil(before + 60) <= retry <= math.ceil(time.time() + 60)
+    # Unix time of the window's end, to the millisecond.
+    assert before + 60 <= retry <= time.time() + 60.001
+    assert len(ok.headers["x-rate-limit-retry"].partition(".")[2]) == 3
     assert "retry-after" not in ok.headers
     assert "x-rate-limit-type" not in ok.headers
 

@@ -57,8 +57,9 @@ class Decision:
     allowed: bool
     limit: int
     remaining: int
-    retry_at: int
-    """Unix time in whole seconds (rounded up) when the window ends."""
+    retry_at: float
+    """Unix time when the window ends, to the millisecond (the contract says "Unix time";
+    whole seconds would make a client wait up to a second too long for short windows)."""
     retry_after: int
     """Whole seconds (rounded up, at least 1) until the window ends."""
     kind: str
@@ -68,7 +69,7 @@ class Decision:
         headers = (
             ("X-Rate-Limit-Limit", str(self.limit)),
             ("X-Rate-Limit-Remaining", str(self.remaining)),
-            ("X-Rate-Limit-Retry", str(self.retry_at)),
+            ("X-Rate-Limit-Retry", f"{self.retry_at:.3f}"),
         )
         if self.allowed:
             return headers
@@ -130,7 +131,7 @@ class RateLimiter:
             allowed=allowed,
             limit=limit.requests,
             remaining=remaining,
-            retry_at=math.ceil(time.time() + left),
+            retry_at=math.ceil((time.time() + left) * 1000) / 1000,
             retry_after=max(1, math.ceil(left)),
             kind=self.kind,
         )

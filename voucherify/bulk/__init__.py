@@ -1,0 +1,15 @@
+"""voucherify.bulk: track thousands of events, paced, resumable, never sent twice.
+
+:func:`track_events` sends event bodies through one :class:`voucherify.EventsApi` with
+bounded concurrency. It paces itself by the API's rate-limit headers so that it slows down
+before a 429, and when one comes anyway every worker waits out its ``Retry-After`` (a 429
+was not processed, so that item is sent again). It reports each item as sent, rejected (with
+the parsed error), invalid, of unknown fate (sent, reply lost), or not sent, and stops early
+on 401/403. With a journal file, a rerun over the same input resumes where the last one
+ended, even after the process was killed, and never sends an item of unknown fate again
+unless told to.
+"""
+
+from voucherify.bulk._tracker import BulkResult, ItemResult, Outcome, item_key, track_events
+
+__all__ = ["BulkResult", "ItemResult", "Outcome", "item_key", "track_events"]

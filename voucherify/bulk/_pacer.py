@@ -1,0 +1,83 @@
+"""Pacing shared by every worker: stay under ``max_rate`` and the API's own rate limit.
+
+The API says where a call stands in ``X-Rate-Limit-Remaining`` and when its window ends in
+``X-Rate-Limit-Retry``. The pacer keeps an estimate of the calls left in the window (the last
+reply's count less the calls still in flight), holds workers back when it reaches zero until
+the window ends, and, when a 429 comes anyway, holds everyone back for its ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Optional
+
+from voucherify.rate_limit import RateLimit
+
+_PAUSE_WITHOUT_HINT = 1.0
+"""Seconds to hold back after a 429 or an exhausted window that says nothing of when to retry."""
+
+
+class Pacer:
+    """Hands out permission to send, one call at a time, to any number of threads."""
+
+    def __init__(self, max_rate: Optional[float] = None) -> None:
+        self._interval = 0.0 if not max_rate else 1.0 / max_rate
+        self._lock = threading.Lock()
+        self._next_slot = 0.0
+        self._remaining: Optional[int] = None
+        self._window_end = 0.0
+        self._paused_until = 0.0
+        self.in_flight = 0
+        self.rate_limited = 0
+        """How many 429 replies came back."""
+
+    def acquire(self, stop: threading.Event) -> bool:
+        """Wait until a call may be sent; ``False`` if ``stop`` was set meanwhile."""
+        while not stop.is_set():
+            with self._lock:
+                wait = self._wait_needed(time.monotonic())
+                if wait <= 0:
+                    if self._remaining is not None:
+                        self._remaining -= 1
+                    self.in_flight += 1
+                    return True
+            stop.wait(min(wait, 0.5))
+        return False
+
+    def _wait_needed(self, now: float) -> float:
+        if now < self._paused_until:
+            return self._paused_until - now
+        if self._remaining is not None and self._remaining <= 0:
+            if now < self._window_end:
+                return self._window_end - now
+            self._remaining = None  # a new window: the next reply will say how much is left
+        if self._interval:
+            if now < self._next_slot:
+                return self._next_slot - now
+            self._next_slot = max(now, self._next_slot) + self._interval
+        return 0.0
+
+    def observe(self, rate_limit: Optional[RateLimit], status: Optional[int]) -> None:
+        """Learn from one finished call: its rate-limit headers and status (None: no reply)."""
+        now = time.monotonic()
+        with self._lock:
+            self.in_flight -= 1
+            if status == 429:
+                self.rate_limited += 1
+                wait = rate_limit.seconds_to_wait() if rate_limit is not None else None
+                self._paused_until = max(
+                    self._paused_until, now + (_PAUSE_WITHOUT_HINT if wait is None else wait)
+                )
+            if rate_limit is None or rate_limit.remaining is None:
+                return
+            window_end = (
+                now + max(0.0, rate_limit.retry_at - time.time())
+                if rate_limit.retry_at is not None
+                else now + _PAUSE_WITHOUT_HINT
+            )
+            estimate = rate_limit.remaining - self.in_flight
+            if window_end > self._window_end + 0.5 or self._remaining is None:
+                self._remaining, self._window_end = estimate, window_end  # a later window
+            else:
+                self._remaining = min(self._remaining, estimate)

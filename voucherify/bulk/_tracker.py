@@ -1,0 +1,247 @@
+"""Track many events with bounded concurrency on one client, paced, journaled, resumable."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Optional, Union
+
+from voucherify.api.events_api import EventsApi
+from voucherify.bulk._journal import FINAL_STATES, SENDING, Journal
+from voucherify.bulk._pacer import Pacer
+from voucherify.exceptions import (
+    ApiException,
+    ApiTransportException,
+    ApiTypeError,
+    ApiValueError,
+    ForbiddenException,
+    OpenApiException,
+    ServiceException,
+    TooManyRequestsException,
+    UnauthorizedException,
+)
+from voucherify.models.events_create_request_body import EventsCreateRequestBody
+from voucherify.retry import RETRY_STATUSES, RetryPolicy
+
+# Retry what was not sent, but let 429s through: the pacer holds every worker back for them.
+_POLICY = RetryPolicy(total=3, status_forcelist=RETRY_STATUSES - {429})
+
+
+class Outcome(str, enum.Enum):
+    """What happened to one item."""
+
+    SENT = "sent"
+    """The API recorded the event."""
+    REJECTED = "rejected"
+    """The API refused it (4xx): not recorded. ``error`` says why."""
+    INVALID = "invalid"
+    """It broke the API's rules and was not sent."""
+    UNKNOWN = "unknown"
+    """It was sent and the reply was lost (or a 5xx came): it may have been recorded."""
+    NOT_SENT = "not_sent"
+    """It was certainly not processed (no connection, or the run stopped first)."""
+    SKIPPED = "skipped"
+    """The journal says an earlier run already sent, or was refused, this item."""
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One item's outcome; ``index`` is its position in the input, from 0."""
+
+    index: int
+    key: str
+    outcome: Outcome
+    error: Optional[OpenApiException] = None
+    customer_id: Optional[str] = None
+
+
+@dataclass
+class BulkResult:
+    """The summary of a run: counts by outcome and the items that need a look."""
+
+    counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
+    rejected: list[ItemResult] = field(default_factory=list)
+    """Items refused by the API or invalid, with their errors."""
+    unknown: list[ItemResult] = field(default_factory=list)
+    """Items that may or may not have been recorded."""
+    stopped: Optional[str] = None
+    """Why the run stopped early (401/403), or ``None``."""
+    rate_limited: int = 0
+    """How many 429 replies the run met (each waited out and sent again)."""
+    elapsed: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def ok(self) -> bool:
+        """Whether every item was sent (now or by an earlier run) and the run did not stop."""
+        done = self.counts[Outcome.SENT] + self.counts[Outcome.SKIPPED]
+        return self.stopped is None and done == self.total and not self.unknown
+
+
+def item_key(index: int, body: Any) -> str:
+    """A journal key: the item's position and a digest of its content."""
+    if hasattr(body, "to_dict"):
+        body = body.to_dict()
+    text = json.dumps(body, sort_keys=True, default=str, separators=(",", ":"))
+    return f"{index}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def track_events(
+    events_api: EventsApi,
+    items: Iterable[Any],
+    *,
+    concurrency: int = 8,
+    max_rate: Optional[float] = None,
+    journal: Union[str, Path, None] = None,
+    resend_unknown: bool = False,
+    on_result: Optional[Callable[[ItemResult], None]] = None,
+) -> BulkResult:
+    """Track every event body in ``items`` through ``events_api``; see :mod:`voucherify.bulk`.
+
+    ``concurrency`` calls run at once on the one client; ``max_rate`` caps calls per second,
+    and the API's rate-limit headers pace the run below its limit. With ``journal``, each
+    item's fate is appended to that file, and a rerun with the same input skips what was
+    done, sends what was not, and leaves items of unknown fate alone unless
+    ``resend_unknown``. ``on_result`` is called, from worker threads, for each item.
+    """
+    if concurrency < 1:
+        raise ApiValueError("concurrency must be at least 1")
+    if max_rate is not None and not max_rate > 0:
+        raise ApiValueError("max_rate must be a positive number of calls per second")
+    run = _Run(events_api, Pacer(max_rate), None if journal is None else Journal(journal),
+               resend_unknown, on_result)
+    started = time.monotonic()
+    try:
+        run.execute(iter(items), concurrency)
+    finally:
+        if run.journal is not None:
+            run.journal.close()
+    run.result.rate_limited = run.pacer.rate_limited
+    run.result.elapsed = time.monotonic() - started
+    return run.result
+
+
+class _Run:
+    """The state one call of :func:`track_events` shares between its worker threads."""
+
+    def __init__(
+        self,
+        events_api: EventsApi,
+        pacer: Pacer,
+        journal: Optional[Journal],
+        resend_unknown: bool,
+        on_result: Optional[Callable[[ItemResult], None]],
+    ) -> None:
+        self.events_api = events_api
+        self.pacer = pacer
+        self.journal = journal
+        self.resend_unknown = resend_unknown
+        self.on_result = on_result
+        self.result = BulkResult()
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._next_index = 0
+
+    def execute(self, items: Iterator[Any], concurrency: int) -> None:
+        workers = [
+            threading.Thread(target=self._work, args=(items,), name=f"voucherify-bulk-{n}")
+            for n in range(concurrency)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+    def _next(self, items: Iterator[Any]) -> Optional[tuple[int, Any]]:
+        with self._lock:
+            try:
+                body = next(items)
+            except StopIteration:
+                return None
+            index = self._next_index
+            self._next_index += 1
+            return index, body
+
+    def _work(self, items: Iterator[Any]) -> None:
+        while True:
+            taken = self._next(items)
+            if taken is None:
+                return
+            index, body = taken
+            key = item_key(index, body)
+            if self.stop.is_set():
+                self._finish(ItemResult(index, key, Outcome.NOT_SENT))
+                continue
+            self._finish(self._track(index, key, body))
+
+    def _track(self, index: int, key: str, body: Any) -> ItemResult:
+        earlier = self.journal.state(key) if self.journal is not None else None
+        if earlier in FINAL_STATES:
+            return ItemResult(index, key, Outcome.SKIPPED)
+        if earlier in (SENDING, Outcome.UNKNOWN.value) and not self.resend_unknown:
+            return ItemResult(index, key, Outcome.UNKNOWN)
+        try:
+            EventsCreateRequestBody.from_dict(body)
+        except (ApiValueError, ApiTypeError) as error:
+            return self._journaled(ItemResult(index, key, Outcome.INVALID, error))
+        while self.pacer.acquire(self.stop):
+            if self.journal is not None:
+                self.journal.record(key, SENDING)
+            outcome = self._send(index, key, body)
+            if outcome is not None:
+                return self._journaled(outcome)
+        return self._journaled(ItemResult(index, key, Outcome.NOT_SENT))
+
+    def _send(self, index: int, key: str, body: Any) -> Optional[ItemResult]:
+        """One call; ``None`` when it met a 429 and must wait for the pacer and go again."""
+        try:
+            response = self.events_api.track_custom_event_with_http_info(
+                events_create_request_body=body, _retries=_POLICY
+            )
+        except TooManyRequestsException as error:
+            self.pacer.observe(error.rate_limit, 429)
+            return None
+        except ApiException as error:
+            self.pacer.observe(error.rate_limit, error.status)
+            return ItemResult(index, key, self._outcome_of(error), error)
+        self.pacer.observe(response.rate_limit, response.status_code)
+        return ItemResult(index, key, Outcome.SENT, customer_id=response.data.customer.id)
+
+    def _outcome_of(self, error: ApiException) -> Outcome:
+        if isinstance(error, (UnauthorizedException, ForbiddenException)):
+            with self._lock:
+                if self.result.stopped is None:
+                    self.result.stopped = f"{error.status} {error.key or error.reason}"
+            self.stop.set()
+            return Outcome.REJECTED
+        if isinstance(error, ApiTransportException):
+            return Outcome.NOT_SENT if error.request_sent is False else Outcome.UNKNOWN
+        if isinstance(error, ServiceException):
+            return Outcome.UNKNOWN
+        return Outcome.REJECTED
+
+    def _journaled(self, item: ItemResult) -> ItemResult:
+        if self.journal is not None:
+            details: dict[str, Any] = {}
+            if isinstance(item.error, ApiException) and item.error.status is not None:
+                details["status"] = item.error.status
+            self.journal.record(item.key, item.outcome.value, **details)
+        return item
+
+    def _finish(self, item: ItemResult) -> None:
+        with self._lock:
+            self.result.counts[item.outcome] += 1
+            if item.outcome in (Outcome.REJECTED, Outcome.INVALID):
+                self.result.rejected.append(item)
+            elif item.outcome is Outcome.UNKNOWN:
+                self.result.unknown.append(item)
+        if self.on_result is not None:
+            self.on_result(item)
