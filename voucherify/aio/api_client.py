@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import Any, Optional
-
-import aiohttp
+from typing import TYPE_CHECKING, Any, Optional
 
 from voucherify._client_base import BaseApiClient
 from voucherify._pipeline.exchange import SLEEP, exchange
@@ -22,6 +20,9 @@ from voucherify.aio.rest import AsyncRESTClientObject
 from voucherify.api_response import ApiResponse
 from voucherify.configuration import Configuration
 from voucherify.exceptions import ApiTransportException
+
+if TYPE_CHECKING:
+    import aiohttp
 
 
 class ApiClient(BaseApiClient):

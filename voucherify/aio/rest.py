@@ -2,7 +2,8 @@
 
 It mirrors :mod:`voucherify.rest` (TLS settings, proxies, no redirects, timeouts, the
 "was the request sent?" verdict on every failure); what to send and what a reply means is
-decided elsewhere, once for both clients.
+decided elsewhere, once for both clients. ``socket_options`` is not applied here: aiohttp
+has no equivalent in every version the extra allows.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from voucherify.exceptions import (
     ApiSSLException,
     ApiTimeoutException,
     ApiTransportException,
+    ApiValueError,
 )
 
 try:
@@ -74,6 +76,11 @@ class AsyncRESTClientObject:
     def __init__(self, configuration: Configuration) -> None:
         self._configuration = configuration
         self._ssl = _ssl_setting(configuration)
+        assert_hostname = configuration.assert_hostname
+        # The name the certificate must carry, when it is not the URL's host.
+        self._server_hostname: Optional[str] = configuration.tls_server_name or (
+            assert_hostname if isinstance(assert_hostname, str) else None
+        )
         self._session: Optional[aiohttp.ClientSession] = None
         self._proxies: dict[str, Optional[str]] = {}
 
@@ -115,9 +122,15 @@ class AsyncRESTClientObject:
                 allow_redirects=False,
                 proxy=proxy,
                 proxy_headers=self._configuration.proxy_headers if proxy else None,
+                server_hostname=self._server_hostname,
             )
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             raise translate_transport_error(exc) from exc
+        except ValueError:
+            # aiohttp refuses a bad header before sending; say so without the value.
+            raise ApiValueError(
+                "a header name or value contains a forbidden character (CR, LF or NUL)"
+            ) from None
 
     async def send(
         self,

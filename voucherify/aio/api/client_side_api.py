@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import aiohttp
 from typing_extensions import Unpack
 
 from voucherify._pipeline.operation import RequestOptions
@@ -12,6 +11,9 @@ from voucherify.aio.api._base import BaseApi
 from voucherify.api.client_side_api import TRACK_CUSTOM_EVENT_CLIENT_SIDE, Body
 from voucherify.api_response import ApiResponse
 from voucherify.models.client_events_create_response_body import ClientEventsCreateResponseBody
+
+if TYPE_CHECKING:
+    import aiohttp
 
 
 class ClientSideApi(BaseApi):

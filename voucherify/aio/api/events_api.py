@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import aiohttp
+from typing import TYPE_CHECKING
+
 from typing_extensions import Unpack
 
 from voucherify._pipeline.operation import RequestOptions
@@ -10,6 +11,9 @@ from voucherify.aio.api._base import BaseApi
 from voucherify.api.events_api import TRACK_CUSTOM_EVENT, Body
 from voucherify.api_response import ApiResponse
 from voucherify.models.events_create_response_body import EventsCreateResponseBody
+
+if TYPE_CHECKING:
+    import aiohttp
 
 
 class EventsApi(BaseApi):

@@ -1,0 +1,1325 @@
+"""voucherify.aio: the asyncio client against real servers on 127.0.0.1, next to the sync one.
+
+The two clients share everything but I/O, so these tests check what the aiohttp transport
+adds: the same bytes on the wire, the same exceptions for the same replies and failures, both
+timeout forms and the deadline, cancellation that leaves the client usable, and no session
+or connection left open. A fixture fails any test that leaks one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import socket
+import ssl
+import subprocess
+import sys
+import textwrap
+import time
+import traceback
+import warnings
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import trustme
+from pytest_httpserver import HTTPServer
+
+import voucherify
+from voucherify import aio
+from voucherify import exceptions as exc
+from voucherify.models.client_events_create_response_body import ClientEventsCreateResponseBody
+from voucherify.models.error import Error
+from voucherify.models.events_create_response_body import EventsCreateResponseBody
+from voucherify.retry import RetryPolicy
+from voucherify.testing import LocalVoucherify, faults
+
+from conftest import (
+    APP_ID,
+    APP_TOKEN,
+    CLIENT_ID,
+    CLIENT_TOKEN,
+    EXAMPLE_RESPONSE,
+    MINIMAL_BODY,
+    make_configuration,
+)
+from rawserver import RawServer, close_without_reply, reset, stall, trickle
+
+FAST = RetryPolicy(total=3, backoff_factor=0.05, backoff_jitter=0.0)
+
+# The official docs' example body.
+SEED_BODY: dict[str, Any] = {
+    "event": "event-name",
+    "customer": {"source_id": "referee-source_id"},
+    "referral": {"code": "voucher-code", "referrer_id": "referrer-source_id"},
+}
+
+INVALID_PAYLOAD = {
+    "code": 400,
+    "key": "invalid_payload",
+    "message": "Invalid payload",
+    "details": "Property .referral should have required property 'code'",
+    "request_id": "v-0c15694e0e022146dd",
+}
+
+
+# --- the leak guard ---------------------------------------------------------------------
+
+
+def leaks(caught: list[warnings.WarningMessage], unraisable: list[str]) -> list[str]:
+    """What a test left open: resource warnings, "Unclosed ..." messages, unraisables."""
+    found = [
+        f"{w.category.__name__}: {w.message}"
+        for w in caught
+        if issubclass(w.category, ResourceWarning) or "unclosed" in str(w.message).lower()
+    ]
+    return found + unraisable
+
+
+@pytest.fixture(autouse=True)
+def no_unclosed_sessions() -> Iterator[None]:
+    """Fail the test if it leaves a session, connector, response or socket unclosed.
+
+    Autouse fixtures are set up before pytest-asyncio's event loop and torn down after it,
+    so the final ``gc.collect()`` finds whatever the closed loop left behind.
+    """
+    unraisable: list[str] = []
+    previous_hook = sys.unraisablehook
+
+    def hook(info: Any) -> None:
+        unraisable.append(f"unraisable {info.exc_type.__name__}: {info.exc_value!r}")
+        previous_hook(info)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sys.unraisablehook = hook
+        try:
+            yield
+            gc.collect()
+        finally:
+            sys.unraisablehook = previous_hook
+    assert leaks(caught, unraisable) == []
+
+
+@pytest.mark.asyncio
+async def test_leak_guard_sees_a_client_that_was_not_closed(httpserver: HTTPServer) -> None:
+    # The guard's positive control: an unclosed client is reported as the guard expects.
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    client = aio.ApiClient(make_configuration(httpserver.url_for("/")))
+    await aio.EventsApi(client).track_custom_event(events_create_request_body=MINIMAL_BODY)
+    session = client.rest_client._session
+    assert session is not None
+    connector = session.connector
+    assert connector is not None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del client, session
+        gc.collect()
+    await connector.close()  # what the forgotten close() would have done
+    assert any("Unclosed client session" in line for line in leaks(caught, []))
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def local_configuration(server: LocalVoucherify) -> voucherify.Configuration:
+    configuration = voucherify.Configuration(host=server.url)
+    configuration.api_key["X-App-Id"] = server.app_id
+    configuration.api_key["X-App-Token"] = server.app_token
+    configuration.api_key["X-Client-Application-Id"] = server.client_app_id
+    configuration.api_key["X-Client-Token"] = server.client_token
+    return configuration
+
+
+async def track(host: str, **options: Any) -> voucherify.ApiResponse[Any]:
+    """One call through a fresh client, closed afterwards."""
+    async with aio.ApiClient(make_configuration(host)) as client:
+        return await aio.EventsApi(client).track_custom_event_with_http_info(
+            events_create_request_body=MINIMAL_BODY, **options
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def assert_clean(error: BaseException) -> None:
+    """An SDK exception, not an aiohttp one, and no key anywhere in its rendered chain."""
+    assert isinstance(error, voucherify.ApiException)
+    assert type(error).__module__ == "voucherify.exceptions"
+    rendered = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    assert APP_TOKEN not in rendered
+
+
+def wire(request: Any) -> tuple[str, str, dict[str, str], bytes]:
+    """Method, path, headers (lower-case names) and body of a request pytest-httpserver got."""
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    return request.method, request.path, headers, request.get_data()
+
+
+# --- 1. the seed example ----------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_seed_example_async(voucherify_server: LocalVoucherify) -> None:
+    configuration = local_configuration(voucherify_server)
+    async with aio.ApiClient(configuration) as api_client:
+        api_instance = aio.EventsApi(api_client)
+        api_response = await api_instance.track_custom_event(events_create_request_body=SEED_BODY)
+
+    assert isinstance(api_response, EventsCreateResponseBody)
+    assert api_response.object == "event"
+    assert api_response.type == "event-name"
+    assert api_response.customer.source_id == "referee-source_id"
+    assert api_response.customer.id.startswith("cust_")
+    events = voucherify_server.events
+    assert len(events) == 1
+    assert events[0]["event"] == "event-name"
+    assert events[0]["endpoint"] == "/v1/events"
+    assert events[0]["customer_id"] == api_response.customer.id
+
+
+@pytest.mark.asyncio
+async def test_seed_example_client_side_with_origin(voucherify_server: LocalVoucherify) -> None:
+    configuration = local_configuration(voucherify_server)
+    async with aio.ApiClient(configuration) as api_client:
+        result = await aio.ClientSideApi(api_client).track_custom_event_client_side(
+            "https://shop.example", client_events_create_request_body=SEED_BODY
+        )
+    assert isinstance(result, ClientEventsCreateResponseBody)
+    assert result.type == "event-name"
+    assert result.customer.source_id == "referee-source_id"
+    (request,) = voucherify_server.requests
+    assert request["path"] == "/client/v1/events"
+    assert request["headers"]["origin"] == "https://shop.example"
+    assert request["headers"]["x-client-token"] == voucherify_server.client_token
+    assert "x-app-token" not in request["headers"]
+    assert voucherify_server.events[0]["endpoint"] == "/client/v1/events"
+
+
+def test_aio_names_are_the_async_classes() -> None:
+    assert aio.EventsApi is not voucherify.EventsApi
+    assert aio.ApiClient is not voucherify.ApiClient
+    assert asyncio.iscoroutinefunction(aio.EventsApi.track_custom_event)
+    assert asyncio.iscoroutinefunction(aio.ClientSideApi.track_custom_event_client_side)
+    assert set(aio.__all__) == {"ApiClient", "ClientSideApi", "EventsApi"}
+
+
+@pytest.mark.asyncio
+async def test_api_without_a_client_uses_the_async_default(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    monkeypatch.setattr(aio.ApiClient, "_default", None, raising=False)
+    monkeypatch.setattr(voucherify.ApiClient, "_default", None, raising=False)
+    monkeypatch.setattr(
+        voucherify.Configuration, "_default", make_configuration(httpserver.url_for("/"))
+    )
+    api = aio.EventsApi()
+    assert type(api.api_client) is aio.ApiClient
+    assert api.api_client is aio.ApiClient.get_default()
+    assert aio.ClientSideApi().api_client is api.api_client
+    assert voucherify.ApiClient.get_default() is not api.api_client
+    try:
+        result = await api.track_custom_event(events_create_request_body=MINIMAL_BODY)
+    finally:
+        await api.api_client.close()
+    assert result.object == "event"
+    assert len(httpserver.log) == 1
+
+
+# --- 2. the same request as the sync client ---------------------------------------------
+
+RICH_BODY: dict[str, Any] = {
+    "event": "order_paid",
+    "customer": {"source_id": "c-1", "birthdate": date(1990, 5, 17), "future_field": [1, 2]},
+    "metadata": {
+        "at": datetime(2022, 12, 1, 9, 24, 33, 61000, tzinfo=timezone(timedelta(hours=2))),
+        "text": "ünïcødé ✓",
+        "big": 10**20,
+        "n": 1.5,
+        "none": None,
+    },
+    "loyalty": None,
+}
+
+
+def send(module: Any, client: Any, kind: str, body: Any, options: dict[str, Any]) -> Any:
+    """Call ``kind`` through ``module`` (voucherify or voucherify.aio); a coroutine for aio."""
+    if kind == "events":
+        return module.EventsApi(client).track_custom_event(
+            events_create_request_body=body, **options
+        )
+    return module.ClientSideApi(client).track_custom_event_client_side(
+        options.pop("origin", None), body, **options
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "options"),
+    [
+        pytest.param("events", SEED_BODY, {}, id="events-seed"),
+        pytest.param("client_side", MINIMAL_BODY, {"origin": "https://shop.example"},
+                     id="client-side"),
+        pytest.param(
+            "events",
+            RICH_BODY,
+            {
+                "_headers": {"X-Voucherify-API-Version": "v2018-08-01"},
+                "_content_type": "application/json; charset=utf-8",
+            },
+            id="events-rich-body-and-options",
+        ),
+        pytest.param(
+            "events",
+            MINIMAL_BODY,
+            {"_request_auth": {"in": "header", "key": "X-App-Token", "value": "other"}},
+            id="events-request-auth",
+        ),
+    ],
+)
+@pytest.mark.asyncio
+async def test_same_wire_request_as_the_sync_client(
+    httpserver: HTTPServer, kind: str, body: Any, options: dict[str, Any]
+) -> None:
+    httpserver.expect_request("/v1/events", method="POST").respond_with_json(EXAMPLE_RESPONSE)
+    httpserver.expect_request("/client/v1/events", method="POST").respond_with_json(
+        EXAMPLE_RESPONSE
+    )
+    configuration = make_configuration(httpserver.url_for("/"))
+    extra = {"header_name": "X-Team", "header_value": "growth", "cookie": "session=abc; theme=d"}
+    with voucherify.ApiClient(configuration, **extra) as sync_client:
+        send(voucherify, sync_client, kind, body, dict(options))
+    async with aio.ApiClient(configuration, **extra) as async_client:
+        await send(aio, async_client, kind, body, dict(options))
+
+    sync_method, sync_path, sync_headers, sync_body = wire(httpserver.log[0][0])
+    async_method, async_path, async_headers, async_body = wire(httpserver.log[1][0])
+    assert (async_method, async_path) == (sync_method, sync_path)
+    assert async_body == sync_body
+    # The one header that legitimately differs is the transport's own Accept-Encoding:
+    # http.client sends "identity", aiohttp advertises the codings it can decode
+    # ("gzip, deflate", more with brotli installed) and decodes the reply itself.
+    assert sync_headers.pop("accept-encoding") == "identity"
+    assert "gzip" in async_headers.pop("accept-encoding")
+    assert async_headers == sync_headers
+
+    expected_path = "/v1/events" if kind == "events" else "/client/v1/events"
+    assert async_path == expected_path and async_method == "POST"
+    assert async_headers["content-type"] == options.get("_content_type", "application/json")
+    assert async_headers["accept"] == "application/json"
+    assert async_headers["x-voucherify-channel"] == "Python-SDK"
+    assert async_headers["user-agent"].startswith(f"voucherify-python/{voucherify.__version__}")
+    assert async_headers["x-team"] == "growth"
+    assert async_headers["cookie"] == "session=abc; theme=d"
+    if kind == "events":
+        assert async_headers["x-app-token"] == options.get("_request_auth", {}).get(
+            "value", APP_TOKEN
+        )
+        assert "x-client-token" not in async_headers
+    else:
+        assert async_headers["origin"] == "https://shop.example"
+        assert async_headers["x-client-application-id"] == CLIENT_ID
+        assert async_headers["x-client-token"] == CLIENT_TOKEN
+        assert "x-app-token" not in async_headers
+    if "_request_auth" not in options and kind == "events":
+        assert async_headers["x-app-id"] == APP_ID
+    sent = json.loads(async_body)
+    assert sent["event"] == body["event"]
+
+
+@pytest.mark.asyncio
+async def test_user_agent_and_default_headers_set_on_the_client(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    async with aio.ApiClient(make_configuration(httpserver.url_for("/"))) as client:
+        client.user_agent = "my-app/1.0"
+        client.set_default_header("X-Extra", "1")
+        with pytest.raises(voucherify.ApiValueError):
+            client.set_default_header("X-Bad", "a\r\nInjected: 1")
+        await aio.EventsApi(client).track_custom_event(events_create_request_body=MINIMAL_BODY)
+    headers = httpserver.log[0][0].headers
+    assert headers["User-Agent"] == "my-app/1.0"
+    assert headers["X-Extra"] == "1"
+    assert "X-Bad" not in headers
+
+
+# --- 3. _with_http_info and _without_preload_content ------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_with_http_info_gives_status_headers_raw_attempts_rate_limit(
+    httpserver: HTTPServer,
+) -> None:
+    raw = json.dumps(EXAMPLE_RESPONSE).encode()
+    retry_at = int(time.time()) + 30
+    httpserver.expect_request("/v1/events").respond_with_data(
+        raw,
+        status=200,
+        headers={
+            "X-Rate-Limit-Limit": "100",
+            "X-Rate-Limit-Remaining": "42",
+            "X-Rate-Limit-Retry": str(retry_at),
+            "X-Request-Id": "v-123",
+        },
+        content_type="application/json",
+    )
+    response = await track(httpserver.url_for("/"))
+
+    assert isinstance(response, voucherify.ApiResponse)
+    assert response.status_code == 200
+    assert response.headers["x-rate-limit-remaining"] == "42"
+    assert response.headers["X-RATE-LIMIT-REMAINING"] == "42"
+    assert response.headers["x-request-id"] == "v-123"
+    assert response.raw_data == raw
+    assert isinstance(response.data, EventsCreateResponseBody)
+    assert response.data.customer.email == "john@voucherify.io"
+    assert response.attempts == 1
+    assert response.slept == 0.0
+    rate_limit = response.rate_limit
+    assert rate_limit is not None
+    assert (rate_limit.limit, rate_limit.remaining, rate_limit.retry_at) == (100, 42, retry_at)
+    assert rate_limit.retry_after is None and rate_limit.type is None
+
+
+@pytest.mark.asyncio
+async def test_with_http_info_without_rate_limit_headers(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/client/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    async with aio.ApiClient(make_configuration(httpserver.url_for("/"))) as client:
+        info = await aio.ClientSideApi(client).track_custom_event_client_side_with_http_info(
+            "https://a.example", MINIMAL_BODY
+        )
+    assert info.status_code == 200
+    assert isinstance(info.data, ClientEventsCreateResponseBody)
+    assert info.rate_limit is None
+
+
+@pytest.mark.asyncio
+async def test_without_preload_content_returns_the_unread_aiohttp_response(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(
+        {"code": 400, "key": "k"}, status=400, headers={"X-Request-Id": "v-9"}
+    )
+    async with aio.ApiClient(make_configuration(httpserver.url_for("/"))) as client:
+        response = await aio.EventsApi(client).track_custom_event_without_preload_content(
+            events_create_request_body=MINIMAL_BODY
+        )
+        # Whatever the status: no exception, no parsing, the body still to be read.
+        assert isinstance(response, aiohttp.ClientResponse)
+        async with response:
+            assert response.status == 400
+            assert response.headers["x-request-id"] == "v-9"
+            assert not response.content.at_eof()
+            assert json.loads(await response.read()) == {"code": 400, "key": "k"}
+        assert response.closed
+    assert len(httpserver.log) == 1
+
+
+@pytest.mark.asyncio
+async def test_client_side_without_preload_content(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/client/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    async with aio.ApiClient(make_configuration(httpserver.url_for("/"))) as client:
+        api = aio.ClientSideApi(client)
+        response = await api.track_custom_event_client_side_without_preload_content(
+            "https://a.example", MINIMAL_BODY
+        )
+        async with response:
+            assert response.status == 200
+            assert (await response.json())["type"] == "cart_abandoned"
+    assert httpserver.log[0][0].headers["origin"] == "https://a.example"
+
+
+@pytest.mark.asyncio
+async def test_without_preload_content_is_sent_once_and_read_within_the_deadline() -> None:
+    # The raw variant skips the attempt loop: one request, whatever the reply. Its body is
+    # read by the caller, still under the call's deadline (aiohttp's total timeout).
+    head = b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Length: 1000\r\n\r\n"
+    with RawServer(trickle(head, interval=0.05, total_bytes=1000)) as server:
+        async with aio.ApiClient(make_configuration(server.url)) as client:
+            started = time.monotonic()
+            response = await aio.EventsApi(client).track_custom_event_without_preload_content(
+                events_create_request_body=MINIMAL_BODY, _deadline=0.5
+            )
+            assert response.status == 429
+            with pytest.raises(asyncio.TimeoutError):
+                async with response:
+                    await response.read()
+            elapsed = time.monotonic() - started
+        assert server.requests == 1
+    assert 0.45 <= elapsed < 1.0
+
+
+@pytest.mark.asyncio
+async def test_without_preload_content_validates_before_sending(httpserver: HTTPServer) -> None:
+    async with aio.ApiClient(make_configuration(httpserver.url_for("/"))) as client:
+        with pytest.raises(voucherify.ApiValueError, match="event: is required"):
+            await aio.EventsApi(client).track_custom_event_without_preload_content(
+                events_create_request_body={"customer": {"source_id": "c-1"}}
+            )
+    assert len(httpserver.log) == 0
+
+
+# --- 4. errors --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "exc_class"),
+    [
+        (400, exc.BadRequestException),
+        (401, exc.UnauthorizedException),
+        (402, exc.ApiException),
+        (403, exc.ForbiddenException),
+        (404, exc.NotFoundException),
+        (409, exc.ConflictException),
+        (422, exc.UnprocessableEntityException),
+        (429, exc.TooManyRequestsException),
+        (500, exc.ServiceException),
+        (502, exc.ServiceException),
+        (503, exc.ServiceException),
+    ],
+)
+@pytest.mark.asyncio
+async def test_status_maps_to_the_same_exception_as_sync(
+    httpserver: HTTPServer, status: int, exc_class: type
+) -> None:
+    body = {"code": status, "key": f"key_{status}", "message": "m", "request_id": "v-1"}
+    httpserver.expect_request("/v1/events").respond_with_json(body, status=status)
+    configuration = make_configuration(httpserver.url_for("/"))
+    with voucherify.ApiClient(configuration) as sync_client, pytest.raises(
+        voucherify.ApiException
+    ) as sync_info:
+        voucherify.EventsApi(sync_client).track_custom_event(
+            events_create_request_body=MINIMAL_BODY, _retries=0
+        )
+    async with aio.ApiClient(configuration) as client:
+        with pytest.raises(voucherify.ApiException) as info:
+            await aio.EventsApi(client).track_custom_event(
+                events_create_request_body=MINIMAL_BODY, _retries=0
+            )
+    error = info.value
+    assert type(error) is type(sync_info.value) is exc_class
+    assert error.status == status
+    assert error.key == f"key_{status}"
+    assert error.request_id == "v-1"
+    assert json.loads(error.body or "") == body
+    assert error.headers is not None and error.headers["content-type"] == "application/json"
+    assert error.attempts == 1
+    assert error.retryable is (status == 429)
+    assert str(error) == str(sync_info.value)
+
+
+@pytest.mark.asyncio
+async def test_error_fields_are_parsed(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(INVALID_PAYLOAD, status=400)
+    with pytest.raises(voucherify.BadRequestException) as info:
+        await track(httpserver.url_for("/"))
+    error = info.value
+    assert isinstance(error.data, Error)
+    assert error.code == 400
+    assert error.key == "invalid_payload"
+    assert error.message == "Invalid payload"
+    assert error.details == INVALID_PAYLOAD["details"]
+    assert error.request_id == "v-0c15694e0e022146dd"
+    assert error.reason == "BAD REQUEST"
+    text = str(error)
+    assert "\n" not in text
+    for part in ("400", "invalid_payload", "required property", "v-0c15694e"):
+        assert part in text
+    assert_clean(error)
+
+
+@pytest.mark.asyncio
+async def test_429_carries_the_rate_limit(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(
+        {"code": 429, "key": "too_many_requests"},
+        status=429,
+        headers={"Retry-After": "120", "X-Rate-Limit-Type": "project"},
+    )
+    started = time.monotonic()
+    with pytest.raises(voucherify.TooManyRequestsException) as info:
+        await track(httpserver.url_for("/"))
+    # 120 s is beyond max_wait: raised at once, without waiting.
+    assert time.monotonic() - started < 1.0
+    assert info.value.retry_after == 120
+    assert info.value.rate_limit is not None and info.value.rate_limit.type == "project"
+    assert info.value.retryable is True
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [(b"<html>ok</html>", "not JSON"), (b"", "empty body"),
+     (b'{"object": "event", "type": "x"}', "customer: is required")],
+)
+@pytest.mark.asyncio
+async def test_unusable_2xx_body_raises_invalid_response(
+    httpserver: HTTPServer, payload: bytes, problem: str
+) -> None:
+    httpserver.expect_request("/v1/events").respond_with_data(
+        payload, status=200, content_type="application/json"
+    )
+    with pytest.raises(voucherify.InvalidResponseException) as info:
+        await track(httpserver.url_for("/"))
+    error = info.value
+    assert error.status == 200
+    assert error.body == payload.decode()
+    assert problem in str(error)
+    assert error.__cause__ is None and error.__suppress_context__
+
+
+@pytest.mark.asyncio
+async def test_redirect_is_not_followed(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v1/events").respond_with_data(
+        "", status=307, headers={"Location": "http://127.0.0.1:9/v1/events"}
+    )
+    with pytest.raises(voucherify.ApiException) as info:
+        await track(httpserver.url_for("/"), _retries=0)
+    assert info.value.status == 307
+    assert len(httpserver.log) == 1
+
+
+BAD_INPUT = [
+    pytest.param("events", None, {}, id="body-missing"),
+    pytest.param("events", {"customer": {"source_id": "c-1"}}, {}, id="event-missing"),
+    pytest.param("events", {**MINIMAL_BODY, "metadata": {"n": float("nan")}}, {}, id="nan"),
+    pytest.param(
+        "events",
+        {"event": "e", "customer": {"source_id": "c-1", "birthdate": "2001-02-30"}},
+        {},
+        id="bad-birthdate",
+    ),
+    pytest.param("events", [1, 2], {}, id="body-not-an-object"),
+    pytest.param("events", MINIMAL_BODY, {"_headers": {"X-Team": "a\r\nInjected: 1"}},
+                 id="header-crlf"),
+    pytest.param("events", MINIMAL_BODY, {"_content_type": "text/plain"}, id="content-type"),
+    pytest.param("events", MINIMAL_BODY, {"_request_timeout": -1}, id="timeout-negative"),
+    pytest.param("events", MINIMAL_BODY, {"_deadline": 0}, id="deadline-zero"),
+    pytest.param("events", MINIMAL_BODY, {"_retries": "3"}, id="retries-string"),
+    pytest.param("events", MINIMAL_BODY, {"_bogus": 1}, id="unknown-option"),
+    pytest.param("client_side", MINIMAL_BODY, {}, id="origin-missing"),
+]
+
+
+@pytest.mark.parametrize(("kind", "body", "options"), BAD_INPUT)
+@pytest.mark.asyncio
+async def test_bad_input_raises_as_sync_does_before_any_request(
+    httpserver: HTTPServer, kind: str, body: Any, options: dict[str, Any]
+) -> None:
+    configuration = make_configuration(httpserver.url_for("/"))
+    with voucherify.ApiClient(configuration) as sync_client, pytest.raises(
+        voucherify.OpenApiException
+    ) as sync_info:
+        send(voucherify, sync_client, kind, body, dict(options))
+    async with aio.ApiClient(configuration) as client:
+        with pytest.raises(voucherify.OpenApiException) as info:
+            await send(aio, client, kind, body, dict(options))
+        # Refused before the transport was touched: no session was even opened.
+        assert client.rest_client._session is None
+    assert type(info.value) is type(sync_info.value)
+    assert isinstance(info.value, (voucherify.ApiValueError, voucherify.ApiTypeError))
+    assert str(info.value) == str(sync_info.value)
+    assert "Injected" not in str(info.value)
+    assert len(httpserver.log) == 0
+
+
+@pytest.mark.asyncio
+async def test_plain_http_to_another_host_is_refused() -> None:
+    configuration = make_configuration("http://api.voucherify.example")
+    async with aio.ApiClient(configuration) as client:
+        with pytest.raises(voucherify.ApiValueError, match="plain http"):
+            await aio.EventsApi(client).track_custom_event(events_create_request_body=MINIMAL_BODY)
+        assert client.rest_client._session is None
+
+
+@pytest.mark.asyncio
+async def test_header_mutated_in_place_is_refused_without_echo(httpserver: HTTPServer) -> None:
+    # default_headers is a plain dict; a value changed in place bypasses set_default_header.
+    # The sync client turns http.client's refusal into ApiValueError (voucherify/rest.py);
+    # the async one must do the same with aiohttp's.
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    configuration = make_configuration(httpserver.url_for("/"))
+    with voucherify.ApiClient(configuration) as sync_client:
+        sync_client.default_headers["X-Team"] = "SECRETISH\r\nInjected: 1"
+        with pytest.raises(voucherify.ApiValueError):
+            voucherify.EventsApi(sync_client).track_custom_event(
+                events_create_request_body=MINIMAL_BODY
+            )
+    async with aio.ApiClient(configuration) as client:
+        client.default_headers["X-Team"] = "SECRETISH\r\nInjected: 1"
+        # Any exception is caught so that the assertion below can say which one it was.
+        with pytest.raises(Exception) as info:
+            await aio.EventsApi(client).track_custom_event(events_create_request_body=MINIMAL_BODY)
+    assert isinstance(info.value, voucherify.ApiValueError), repr(info.value)
+    assert "SECRETISH" not in str(info.value)
+    assert len(httpserver.log) == 0
+
+
+# --- 5. transport failures --------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_connection_refused_is_not_sent() -> None:
+    with pytest.raises(voucherify.ApiConnectionException) as info:
+        await track(f"http://127.0.0.1:{free_port()}", _retries=0)
+    error = info.value
+    assert type(error) is voucherify.ApiConnectionException
+    assert error.request_sent is False
+    assert error.retryable is True
+    assert "not sent" in str(error)
+    assert isinstance(error.__cause__, aiohttp.ClientConnectorError)
+    assert_clean(error)
+
+
+@pytest.mark.asyncio
+async def test_read_timeout_on_post_is_not_retried() -> None:
+    with RawServer(stall(3.0)) as server:
+        started = time.monotonic()
+        with pytest.raises(voucherify.ApiTimeoutException) as info:
+            await track(server.url, _request_timeout=(1.0, 0.3), _retries=FAST)
+        elapsed = time.monotonic() - started
+    error = info.value
+    assert error.request_sent is None
+    assert error.retryable is False
+    assert error.attempts == 1
+    assert "may have been processed, so it was not sent again" in str(error)
+    assert server.requests == 1, "the event may be recorded; it must not be sent twice"
+    assert elapsed < 1.0
+    assert_clean(error)
+
+
+@pytest.mark.parametrize("behaviour", [close_without_reply, reset], ids=["closed", "reset"])
+@pytest.mark.asyncio
+async def test_connection_lost_after_sending_is_not_retried(behaviour: Any) -> None:
+    with RawServer(behaviour) as server:
+        with pytest.raises(voucherify.ApiConnectionException) as info:
+            await track(server.url, _retries=FAST)
+        assert server.requests == 1
+    error = info.value
+    assert type(error) is voucherify.ApiConnectionException
+    assert error.request_sent is None
+    assert error.retryable is False
+    assert error.attempts == 1
+    assert_clean(error)
+
+
+@pytest.mark.asyncio
+async def test_reply_reset_after_the_head_is_not_retried(
+    voucherify_server: LocalVoucherify,
+) -> None:
+    voucherify_server.inject(faults.reset_after_head())
+    async with aio.ApiClient(local_configuration(voucherify_server)) as client:
+        with pytest.raises(voucherify.ApiConnectionException) as info:
+            await aio.EventsApi(client).track_custom_event(
+                events_create_request_body=MINIMAL_BODY, _retries=FAST
+            )
+    assert info.value.request_sent is None
+    assert len(voucherify_server.requests) == 1
+    assert len(voucherify_server.events) == 1  # recorded, though the client cannot know
+
+
+@pytest.mark.asyncio
+async def test_server_closing_keep_alive_between_calls_is_harmless() -> None:
+    body = json.dumps(EXAMPLE_RESPONSE).encode()
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" % len(
+        body
+    )
+
+    def reply_then_close(conn: socket.socket) -> None:
+        # Keep-alive promised, then the connection is closed while idle in the pool.
+        conn.sendall(head + b"\r\n" + body)
+        time.sleep(0.1)
+
+    with RawServer(reply_then_close) as server:
+        async with aio.ApiClient(make_configuration(server.url)) as client:
+            api = aio.EventsApi(client)
+            for _ in range(3):
+                await api.track_custom_event(events_create_request_body=MINIMAL_BODY, _retries=0)
+                await asyncio.sleep(0.2)
+        assert server.requests == 3
+        assert server.connections == 3
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+def start_tls_server(ca: trustme.CA, *names: str) -> HTTPServer:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert(*names).configure_cert(context)
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    server.start()
+    return server
+
+
+@pytest.fixture
+def tls_server(ca: trustme.CA) -> Iterator[HTTPServer]:
+    server = start_tls_server(ca, "127.0.0.1", "localhost")
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def ca_bundle(ca: trustme.CA, tmp_path: Path) -> str:
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    return str(bundle)
+
+
+@pytest.mark.asyncio
+async def test_tls_untrusted_certificate_is_refused(tls_server: HTTPServer) -> None:
+    url = tls_server.url_for("/")
+    assert url.startswith("https://")
+    with pytest.raises(voucherify.ApiSSLException) as info:
+        await track(url, _retries=0)
+    assert info.value.request_sent is False
+    assert "CERTIFICATE_VERIFY_FAILED" in str(info.value)
+    assert len(tls_server.log) == 0
+    assert_clean(info.value)
+
+
+@pytest.mark.asyncio
+async def test_tls_with_ca_bundle_succeeds(tls_server: HTTPServer, ca_bundle: str) -> None:
+    configuration = make_configuration(tls_server.url_for("/"))
+    configuration.ssl_ca_cert = ca_bundle
+    async with aio.ApiClient(configuration) as client:
+        result = await aio.EventsApi(client).track_custom_event(
+            events_create_request_body=MINIMAL_BODY
+        )
+    assert result.type == "cart_abandoned"
+    assert tls_server.log[0][0].headers["X-App-Token"] == APP_TOKEN
+
+
+@pytest.mark.asyncio
+async def test_tls_verification_can_be_switched_off(tls_server: HTTPServer) -> None:
+    configuration = make_configuration(tls_server.url_for("/"))
+    configuration.verify_ssl = False
+    async with aio.ApiClient(configuration) as client:
+        result = await aio.EventsApi(client).track_custom_event(
+            events_create_request_body=MINIMAL_BODY
+        )
+    assert result.object == "event"
+    assert len(tls_server.log) == 1
+
+
+@pytest.mark.parametrize("setting", ["tls_server_name", "assert_hostname"])
+@pytest.mark.asyncio
+async def test_tls_name_settings_work_as_in_sync(
+    ca: trustme.CA, ca_bundle: str, setting: str
+) -> None:
+    # The certificate names api.example only, and the client connects to 127.0.0.1: the
+    # setting says which name to check it against, as documented in docs/configuration.md.
+    server = start_tls_server(ca, "api.example")
+    try:
+        configuration = make_configuration(server.url_for("/"))
+        configuration.ssl_ca_cert = ca_bundle
+        setattr(configuration, setting, "api.example")
+        with voucherify.ApiClient(configuration) as sync_client:
+            voucherify.EventsApi(sync_client).track_custom_event(
+                events_create_request_body=MINIMAL_BODY, _retries=0
+            )
+        async with aio.ApiClient(configuration) as client:
+            result = await aio.EventsApi(client).track_custom_event(
+                events_create_request_body=MINIMAL_BODY, _retries=0
+            )
+        assert result.object == "event"
+        assert len(server.log) == 2
+    finally:
+        server.clear()
+        server.stop()
+
+
+@pytest.mark.asyncio
+async def test_client_certificate_is_presented(
+    ca: trustme.CA, ca_bundle: str, tmp_path: Path
+) -> None:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca.configure_trust(context)
+    context.verify_mode = ssl.CERT_REQUIRED
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    server.start()
+    try:
+        client_cert = ca.issue_cert("client.example")
+        cert_file, key_file = tmp_path / "client.pem", tmp_path / "client.key"
+        client_cert.cert_chain_pems[0].write_to_path(str(cert_file))
+        client_cert.private_key_pem.write_to_path(str(key_file))
+        configuration = make_configuration(server.url_for("/"))
+        configuration.ssl_ca_cert = ca_bundle
+        configuration.cert_file, configuration.key_file = str(cert_file), str(key_file)
+        async with aio.ApiClient(configuration) as client:
+            result = await aio.EventsApi(client).track_custom_event(
+                events_create_request_body=MINIMAL_BODY
+            )
+        assert result.object == "event"
+        assert len(server.log) == 1
+    finally:
+        server.clear()
+        server.stop()
+
+
+# --- 6. timeouts and the deadline -------------------------------------------------------
+
+
+@pytest.mark.parametrize("timeout", [2.5, (1.0, 5.0), None], ids=["number", "pair", "none"])
+@pytest.mark.asyncio
+async def test_both_timeout_forms_succeed_against_a_fast_server(
+    httpserver: HTTPServer, timeout: Any
+) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    response = await track(httpserver.url_for("/"), _request_timeout=timeout)
+    assert response.status_code == 200
+    assert response.data.type == "cart_abandoned"
+
+
+@pytest.mark.parametrize("timeout", [0.3, (1.0, 0.3)], ids=["number", "pair"])
+@pytest.mark.asyncio
+async def test_both_timeout_forms_cut_a_stalling_server(timeout: Any) -> None:
+    with RawServer(stall(3.0)) as server:
+        started = time.monotonic()
+        with pytest.raises(voucherify.ApiTimeoutException) as info:
+            await track(server.url, _request_timeout=timeout)
+        elapsed = time.monotonic() - started
+    assert 0.25 <= elapsed < 1.0
+    assert info.value.request_sent is None
+    assert info.value.deadline_exceeded is False
+    assert server.requests == 1
+
+
+@pytest.mark.asyncio
+async def test_configured_timeout_is_used() -> None:
+    with RawServer(stall(3.0)) as server:
+        configuration = make_configuration(server.url)
+        configuration.timeout = (1.0, 0.3)
+        started = time.monotonic()
+        async with aio.ApiClient(configuration) as client:
+            with pytest.raises(voucherify.ApiTimeoutException):
+                await aio.EventsApi(client).track_custom_event(
+                    events_create_request_body=MINIMAL_BODY
+                )
+        assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.asyncio
+async def test_deadline_cuts_a_stalling_server() -> None:
+    with RawServer(stall(3.0)) as server:
+        started = time.monotonic()
+        with pytest.raises(voucherify.ApiTimeoutException) as info:
+            await track(server.url, _request_timeout=(1.0, 30.0), _deadline=0.5)
+        elapsed = time.monotonic() - started
+    assert 0.45 <= elapsed < 1.0
+    assert info.value.deadline_exceeded is True
+    assert "deadline" in str(info.value)
+    assert info.value.request_sent is None
+
+
+@pytest.mark.asyncio
+async def test_deadline_cuts_a_trickling_reply(voucherify_server: LocalVoucherify) -> None:
+    # A byte every 50 ms never trips a 30 s read timeout; only the deadline ends it.
+    voucherify_server.inject(faults.trickle(chunk_size=1, interval=0.05))
+    async with aio.ApiClient(local_configuration(voucherify_server)) as client:
+        started = time.monotonic()
+        with pytest.raises(voucherify.ApiTimeoutException) as info:
+            await aio.EventsApi(client).track_custom_event(
+                events_create_request_body=MINIMAL_BODY,
+                _request_timeout=(1.0, 30.0),
+                _deadline=0.5,
+            )
+        elapsed = time.monotonic() - started
+    assert 0.45 <= elapsed < 1.0
+    assert info.value.deadline_exceeded is True
+    assert info.value.request_sent is None
+    assert len(voucherify_server.events) == 1  # processed: the outcome was unknown
+
+
+@pytest.mark.asyncio
+async def test_configured_deadline_is_used() -> None:
+    with RawServer(stall(3.0)) as server:
+        configuration = make_configuration(server.url)
+        configuration.deadline = 0.4
+        configuration.timeout = (1.0, 30.0)
+        started = time.monotonic()
+        async with aio.ApiClient(configuration) as client:
+            with pytest.raises(voucherify.ApiTimeoutException) as info:
+                await aio.EventsApi(client).track_custom_event(
+                    events_create_request_body=MINIMAL_BODY
+                )
+        assert time.monotonic() - started < 0.9
+    assert info.value.deadline_exceeded is True
+
+
+@pytest.mark.asyncio
+async def test_deadline_stops_waiting_for_a_retry(httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request("/v1/events").respond_with_json(
+        {"code": 429}, status=429, headers={"Retry-After": "2"}
+    )
+    httpserver.expect_ordered_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    started = time.monotonic()
+    with pytest.raises(voucherify.TooManyRequestsException) as info:
+        await track(httpserver.url_for("/"), _deadline=1.0)
+    assert time.monotonic() - started < 0.8
+    assert info.value.attempts == 1
+    assert len(httpserver.log) == 1
+
+
+# --- 7. cancellation --------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_wait_for_timeout_leaves_the_client_usable(
+    voucherify_server: LocalVoucherify,
+) -> None:
+    voucherify_server.inject(faults.delay(1.0))
+    async with aio.ApiClient(local_configuration(voucherify_server)) as client:
+        api = aio.EventsApi(client)
+        started = time.monotonic()
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(
+                api.track_custom_event(events_create_request_body=MINIMAL_BODY), 0.2
+            )
+        assert time.monotonic() - started < 0.6
+        session = client.rest_client._session
+        assert session is not None and not session.closed
+        result = await api.track_custom_event(
+            events_create_request_body={"event": "after", "customer": {"source_id": "c-2"}}
+        )
+        assert result.type == "after"
+        assert client.rest_client._session is session
+
+
+@pytest.mark.asyncio
+async def test_task_cancelled_mid_call_leaves_the_client_usable(
+    voucherify_server: LocalVoucherify,
+) -> None:
+    voucherify_server.inject(faults.delay(1.0))
+    async with aio.ApiClient(local_configuration(voucherify_server)) as client:
+        api = aio.EventsApi(client)
+        task = asyncio.ensure_future(
+            api.track_custom_event(events_create_request_body=MINIMAL_BODY)
+        )
+        await asyncio.sleep(0.2)
+        assert not task.done()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert task.cancelled()
+        result = await api.track_custom_event_with_http_info(
+            events_create_request_body={"event": "after", "customer": {"source_id": "c-2"}}
+        )
+        assert result.status_code == 200 and result.data.type == "after"
+        assert result.attempts == 1
+
+
+@pytest.mark.asyncio
+async def test_cancelling_during_a_retry_wait_sends_nothing_more(httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request("/v1/events").respond_with_json(
+        {"code": 429}, status=429, headers={"Retry-After": "0.5"}
+    )
+    httpserver.expect_ordered_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    async with aio.ApiClient(make_configuration(httpserver.url_for("/"))) as client:
+        task = asyncio.ensure_future(
+            aio.EventsApi(client).track_custom_event(events_create_request_body=MINIMAL_BODY)
+        )
+        await asyncio.sleep(0.2)
+        assert len(httpserver.log) == 1  # the 429 came; the call waits to retry
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.5)
+        assert len(httpserver.log) == 1
+        result = await aio.EventsApi(client).track_custom_event(
+            events_create_request_body=MINIMAL_BODY
+        )
+    assert result.object == "event"
+    assert len(httpserver.log) == 2
+
+
+# --- concurrency ------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_concurrent_calls_through_one_client(voucherify_server: LocalVoucherify) -> None:
+    limit = asyncio.Semaphore(8)
+
+    async def one(api: aio.EventsApi, n: int) -> str:
+        async with limit:
+            result = await api.track_custom_event(
+                events_create_request_body={"event": "e", "customer": {"source_id": f"u{n}"}}
+            )
+            return str(result.customer.source_id)
+
+    async with aio.ApiClient(local_configuration(voucherify_server)) as client:
+        api = aio.EventsApi(client)
+        done = await asyncio.gather(*(one(api, n) for n in range(40)))
+    assert done == [f"u{n}" for n in range(40)]
+    recorded = sorted(event["body"]["customer"]["source_id"] for event in voucherify_server.events)
+    assert recorded == sorted(f"u{n}" for n in range(40))
+
+
+# --- 8. closing -------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_async_with_closes_the_session(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    async with aio.ApiClient(make_configuration(httpserver.url_for("/"))) as client:
+        assert client.rest_client._session is None  # opened on first use
+        await aio.EventsApi(client).track_custom_event(events_create_request_body=MINIMAL_BODY)
+        session = client.rest_client._session
+        assert isinstance(session, aiohttp.ClientSession)
+        assert not session.closed
+    assert session.closed
+    assert client.rest_client._session is None
+
+
+@pytest.mark.asyncio
+async def test_async_with_closes_the_session_when_the_call_fails(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json({"code": 500}, status=500)
+    with pytest.raises(voucherify.ServiceException):
+        async with aio.ApiClient(make_configuration(httpserver.url_for("/"))) as client:
+            api = aio.EventsApi(client)
+            try:
+                await api.track_custom_event(events_create_request_body=MINIMAL_BODY)
+            finally:
+                session = client.rest_client._session
+    assert session is not None and session.closed
+
+
+@pytest.mark.asyncio
+async def test_close_then_use_again(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    client = aio.ApiClient(make_configuration(httpserver.url_for("/")))
+    api = aio.EventsApi(client)
+    await api.track_custom_event(events_create_request_body=MINIMAL_BODY)
+    first = client.rest_client._session
+    await client.close()
+    assert first is not None and first.closed
+    # A closed client opens a new session when used again.
+    result = await api.track_custom_event(events_create_request_body=MINIMAL_BODY)
+    assert result.object == "event"
+    second = client.rest_client._session
+    assert second is not None and second is not first and not second.closed
+    await client.close()
+    await client.close()  # closing twice is harmless
+    assert second.closed
+    assert len(httpserver.log) == 2
+
+
+@pytest.mark.asyncio
+async def test_closing_an_unused_client_is_harmless() -> None:
+    client = aio.ApiClient(make_configuration("http://127.0.0.1:9"))
+    await client.close()
+    async with aio.ApiClient(make_configuration("http://127.0.0.1:9")):
+        pass
+    assert client.rest_client._session is None
+
+
+# --- 9. retries and logging -------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_429_is_retried_after_retry_after(httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request("/v1/events").respond_with_json(
+        {"code": 429}, status=429, headers={"Retry-After": "1"}
+    )
+    httpserver.expect_ordered_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    started = time.monotonic()
+    response = await track(httpserver.url_for("/"))
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    assert response.attempts == 2
+    assert 1.0 <= response.slept < 1.5
+    assert 1.0 <= elapsed < 2.5
+    assert len(httpserver.log) == 2
+
+
+@pytest.mark.parametrize("status", [500, 503])
+@pytest.mark.asyncio
+async def test_5xx_on_post_is_not_retried(httpserver: HTTPServer, status: int) -> None:
+    httpserver.expect_ordered_request("/v1/events").respond_with_json(
+        {"code": status}, status=status
+    )
+    httpserver.expect_ordered_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    with pytest.raises(voucherify.ServiceException) as info:
+        await track(httpserver.url_for("/"), _retries=FAST)
+    assert info.value.attempts == 1
+    assert info.value.retryable is False
+    assert len(httpserver.log) == 1
+
+
+@pytest.mark.asyncio
+async def test_5xx_on_post_is_retried_when_opted_in(httpserver: HTTPServer) -> None:
+    for status in (503, 502):
+        httpserver.expect_ordered_request("/v1/events").respond_with_json(
+            {"code": status}, status=status
+        )
+    httpserver.expect_ordered_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    policy = RetryPolicy(total=3, backoff_factor=0.05, retry_non_idempotent=True)
+    response = await track(httpserver.url_for("/"), _retries=policy)
+    assert response.status_code == 200
+    assert response.attempts == 3
+    assert len(httpserver.log) == 3
+
+
+@pytest.mark.asyncio
+async def test_refused_connection_is_retried_with_backoff() -> None:
+    started = time.monotonic()
+    with pytest.raises(voucherify.ApiConnectionException) as info:
+        await track(f"http://127.0.0.1:{free_port()}", _retries=FAST)
+    error = info.value
+    assert error.attempts == 4
+    assert error.request_sent is False
+    assert error.retryable is True
+    # urllib3's backoff: none before the first retry, then factor * 2 ** (n - 1).
+    assert error.slept == pytest.approx(0.05 * 2 + 0.05 * 4, abs=0.01)
+    assert time.monotonic() - started < 2.0
+
+
+@pytest.mark.asyncio
+async def test_debug_logs_each_attempt_with_keys_masked(
+    httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    httpserver.expect_ordered_request("/v1/events").respond_with_json(
+        {"code": 429}, status=429, headers={"Retry-After": "0", "X-Request-Id": "v-77"}
+    )
+    httpserver.expect_ordered_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    levels = (logging.getLogger().level, logging.getLogger("voucherify").level)
+    configuration = make_configuration(httpserver.url_for("/"))
+    configuration.debug = True
+    async with aio.ApiClient(configuration) as client:
+        await aio.EventsApi(client).track_custom_event(events_create_request_body=MINIMAL_BODY)
+
+    assert (logging.getLogger().level, logging.getLogger("voucherify").level) == levels
+    records = [r for r in caplog.records if r.name == "voucherify"]
+    info = [r.getMessage() for r in records if r.levelno == logging.INFO]
+    debug = [r.getMessage() for r in records if r.levelno == logging.DEBUG]
+    assert len(info) == 2 and len(debug) == 2
+    assert "POST" in info[0] and "/v1/events -> 429 attempt=1" in info[0]
+    assert "request_id=v-77" in info[0] and "retry in 0.00s" in info[0]
+    assert "-> 200 attempt=2" in info[1] and info[1].endswith("final")
+    for line in (*info, *debug):
+        assert APP_TOKEN not in line
+        assert APP_ID not in line
+    assert "'X-App-Token': '***'" in debug[0]
+    assert "'X-App-Id': 'app-***'" in debug[0]
+
+
+@pytest.mark.asyncio
+async def test_silent_by_default_and_failures_logged_with_their_class(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with pytest.raises(voucherify.ApiConnectionException):
+        await track(f"http://127.0.0.1:{free_port()}", _retries=0)
+    assert [r for r in caplog.records if r.name == "voucherify"] == []
+
+    configuration = make_configuration(f"http://127.0.0.1:{free_port()}")
+    configuration.debug = True
+    async with aio.ApiClient(configuration) as client:
+        with pytest.raises(voucherify.ApiConnectionException):
+            await aio.EventsApi(client).track_custom_event(
+                events_create_request_body=MINIMAL_BODY, _retries=0
+            )
+    info = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "voucherify" and r.levelno == logging.INFO
+    ]
+    assert len(info) == 1 and "-> ApiConnectionException attempt=1" in info[0]
+
+
+# --- 10. imports ------------------------------------------------------------------------
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_import_voucherify_loads_neither_aio_nor_aiohttp() -> None:
+    done = run_python(
+        """
+        import json, sys
+        import voucherify
+        voucherify.EventsApi(voucherify.ApiClient(voucherify.Configuration()))
+        before = sorted(sys.modules)
+        from voucherify import aio
+        after_package = sorted(sys.modules)
+        aio.ApiClient
+        after_name = sorted(sys.modules)
+        print(json.dumps([before, after_package, after_name]))
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    before, after_package, after_name = (set(m) for m in json.loads(done.stdout))
+    assert not any(m == "voucherify.aio" or m.startswith("voucherify.aio.") for m in before)
+    assert not any(m == "aiohttp" or m.startswith("aiohttp.") for m in before)
+    # The package alone loads nothing heavy either; a name loads aiohttp.
+    assert "aiohttp" not in after_package
+    assert "aiohttp" in after_name
+
+
+@pytest.mark.parametrize("name", ["ApiClient", "EventsApi", "ClientSideApi"])
+def test_missing_aiohttp_says_how_to_install_it(name: str) -> None:
+    done = run_python(
+        f"""
+        import sys
+        sys.modules["aiohttp"] = None  # as if aiohttp were not installed
+        import voucherify
+        from voucherify import aio
+        try:
+            aio.{name}
+        except ImportError as error:
+            print("ImportError:", error)
+        else:
+            print("no error")
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ImportError:")
+    assert 'pip install "voucherify[async]"' in done.stdout
+
+
+# --- the async client from a plain script -----------------------------------------------
+
+
+def test_asyncio_run_script_against_the_local_stand_in() -> None:
+    # What docs/async.md shows: asyncio.run() in a fresh process, with nothing left open.
+    done = run_python(
+        """
+        import asyncio, warnings
+        warnings.simplefilter("error", ResourceWarning)
+        import voucherify
+        from voucherify import aio
+        from voucherify.testing import LocalVoucherify
+
+        async def main(server):
+            configuration = voucherify.Configuration(host=server.url)
+            configuration.api_key["X-App-Id"] = server.app_id
+            configuration.api_key["X-App-Token"] = server.app_token
+            async with aio.ApiClient(configuration) as api_client:
+                event = await aio.EventsApi(api_client).track_custom_event(
+                    events_create_request_body={"event": "e", "customer": {"source_id": "u"}})
+            return event.customer.id
+
+        with LocalVoucherify() as server:
+            print(asyncio.run(main(server)), len(server.events))
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    customer_id, count = done.stdout.split()
+    assert customer_id.startswith("cust_") and count == "1"
+    assert "Unclosed" not in done.stderr and "ResourceWarning" not in done.stderr
