@@ -17,6 +17,7 @@ from typing import Any, Mapping, Optional
 
 import urllib3
 from urllib3 import exceptions as u3
+from urllib3.util.retry import Retry
 
 from voucherify._deadline_io import POOL_CLASSES, current_deadline
 from voucherify._pipeline.urls import proxy_for
@@ -36,6 +37,10 @@ RESTResponse = urllib3.BaseHTTPResponse
 """The raw reply type, as returned by the ``..._without_preload_content`` variants."""
 
 Timeouts = Optional[tuple[Optional[float], Optional[float]]]
+
+
+_NO_RETRIES = Retry(False, redirect=False)
+"""urllib3 retries nothing itself (the SDK's policy decides); built once rather than per call."""
 
 
 @lru_cache(maxsize=32)
@@ -136,7 +141,7 @@ class RESTClientObject:
                 body=body,
                 headers=headers,
                 timeout=_timeout(timeouts),
-                retries=False,
+                retries=_NO_RETRIES,
                 redirect=False,
                 preload_content=preload_content,
             )
