@@ -104,12 +104,62 @@ def test_each_outcome_is_reported(server: LocalVoucherify) -> None:
     assert not result.ok
 
 
-def test_unauthorized_stops_the_run_early(server: LocalVoucherify) -> None:
-    result = track_events(api_for(server, token="wrong"), rows(200), concurrency=4)
+def test_unauthorized_stops_the_run_early(server: LocalVoucherify, tmp_path: Path) -> None:
+    journal = tmp_path / "run.journal"
+    taken: list[int] = []
+
+    def items() -> Iterator[dict[str, Any]]:
+        for n, row in enumerate(rows(200)):
+            taken.append(n)
+            yield row
+
+    result = track_events(api_for(server, token="wrong"), items(), concurrency=4,
+                          journal=journal)
     assert result.stopped is not None and result.stopped.startswith("401")
-    assert result.counts[Outcome.REJECTED] <= 4
-    assert result.counts[Outcome.NOT_SENT] >= 196
     assert len(server.requests) <= 4
+    # The keys were refused, not the items: not sent, and nothing more read or sent.
+    assert result.counts[Outcome.NOT_SENT] == result.total <= 8
+    assert len(taken) <= 8
+    # With the right keys, a rerun sends everything, the refused items included.
+    again = track_events(api_for(server), rows(200), concurrency=4, journal=journal)
+    assert again.counts[Outcome.SENT] == 200 and again.ok
+
+
+def test_a_setting_the_sdk_refuses_stops_the_run_without_sending(tmp_path: Path) -> None:
+    configuration = voucherify.Configuration(host="http://events.example")  # keys in clear
+    configuration.api_key.update({"X-App-Id": "a", "X-App-Token": "b"})
+    with voucherify.ApiClient(configuration) as client:
+        result = track_events(voucherify.EventsApi(client), rows(50), concurrency=2)
+    assert result.stopped is not None and "plain http://" in result.stopped
+    assert result.counts[Outcome.NOT_SENT] == result.total <= 4
+
+
+def test_a_failing_input_stops_the_run_and_is_raised(server: LocalVoucherify) -> None:
+    def items() -> Iterator[dict[str, Any]]:
+        yield from rows(10)
+        raise RuntimeError("the input broke")
+
+    with pytest.raises(RuntimeError, match="the input broke"):
+        track_events(api_for(server), items(), concurrency=2)
+    assert rows_on_server(server) == Counter(range(10))
+
+
+def test_the_caller_can_stop_a_run(server: LocalVoucherify) -> None:
+    import threading
+
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def on_result(item: Any) -> None:
+        seen.append(item.index)
+        if len(seen) == 20:
+            stop.set()
+
+    result = track_events(api_for(server), rows(1000), concurrency=2, on_result=on_result,
+                          stop=stop)
+    assert result.stopped == "stopped by the caller"
+    assert 20 <= result.total <= 24
+    assert len(server.events) == result.counts[Outcome.SENT]
 
 
 def test_journal_resume_skips_what_was_done(server: LocalVoucherify, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ ended, even after the process was killed, and never sends an item of unknown fat
 unless told to.
 """
 
+from voucherify.bulk._journal import FINAL_STATES
 from voucherify.bulk._tracker import BulkResult, ItemResult, Outcome, item_key, track_events
 
-__all__ = ["BulkResult", "ItemResult", "Outcome", "item_key", "track_events"]
+__all__ = ["FINAL_STATES", "BulkResult", "ItemResult", "Outcome", "item_key", "track_events"]

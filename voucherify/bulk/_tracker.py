@@ -44,7 +44,8 @@ class Outcome(str, enum.Enum):
     UNKNOWN = "unknown"
     """It was sent and the reply was lost (or a 5xx came): it may have been recorded."""
     NOT_SENT = "not_sent"
-    """It was certainly not processed (no connection, or the run stopped first)."""
+    """It was certainly not processed: no connection could be made, or the API refused the
+    keys (401/403, which stops the run); a rerun with the journal sends it."""
     SKIPPED = "skipped"
     """The journal says an earlier run already sent, or was refused, this item."""
 
@@ -70,7 +71,8 @@ class BulkResult:
     unknown: list[ItemResult] = field(default_factory=list)
     """Items that may or may not have been recorded."""
     stopped: Optional[str] = None
-    """Why the run stopped early (401/403), or ``None``."""
+    """Why the run stopped early (401/403, a setting the SDK refused, or ``stop`` was set),
+    or ``None``. Input after the stop is not read, so ``total`` counts only what was."""
     rate_limited: int = 0
     """How many 429 replies the run met (each waited out and sent again)."""
     elapsed: float = 0.0
@@ -103,6 +105,7 @@ def track_events(
     journal: Union[str, Path, None] = None,
     resend_unknown: bool = False,
     on_result: Optional[Callable[[ItemResult], None]] = None,
+    stop: Optional[threading.Event] = None,
 ) -> BulkResult:
     """Track every event body in ``items`` through ``events_api``; see :mod:`voucherify.bulk`.
 
@@ -111,19 +114,25 @@ def track_events(
     item's fate is appended to that file, and a rerun with the same input skips what was
     done, sends what was not, and leaves items of unknown fate alone unless
     ``resend_unknown``. ``on_result`` is called, from worker threads, for each item.
+    Setting ``stop`` (from any thread) ends the run once the calls in flight finish.
+    An exception from ``items`` or ``on_result`` stops the run and is raised here.
     """
     if concurrency < 1:
         raise ApiValueError("concurrency must be at least 1")
     if max_rate is not None and not max_rate > 0:
         raise ApiValueError("max_rate must be a positive number of calls per second")
     run = _Run(events_api, Pacer(max_rate), None if journal is None else Journal(journal),
-               resend_unknown, on_result)
+               resend_unknown, on_result, stop or threading.Event())
     started = time.monotonic()
     try:
         run.execute(iter(items), concurrency)
     finally:
         if run.journal is not None:
             run.journal.close()
+    if run.failure is not None:
+        raise run.failure
+    if run.stop.is_set() and run.result.stopped is None:
+        run.result.stopped = "stopped by the caller"
     run.result.rate_limited = run.pacer.rate_limited
     run.result.elapsed = time.monotonic() - started
     return run.result
@@ -139,6 +148,7 @@ class _Run:
         journal: Optional[Journal],
         resend_unknown: bool,
         on_result: Optional[Callable[[ItemResult], None]],
+        stop: threading.Event,
     ) -> None:
         self.events_api = events_api
         self.pacer = pacer
@@ -146,7 +156,8 @@ class _Run:
         self.resend_unknown = resend_unknown
         self.on_result = on_result
         self.result = BulkResult()
-        self.stop = threading.Event()
+        self.stop = stop
+        self.failure: Optional[BaseException] = None
         self._lock = threading.Lock()
         self._next_index = 0
 
@@ -171,16 +182,18 @@ class _Run:
             return index, body
 
     def _work(self, items: Iterator[Any]) -> None:
-        while True:
-            taken = self._next(items)
-            if taken is None:
-                return
-            index, body = taken
-            key = item_key(index, body)
-            if self.stop.is_set():
-                self._finish(ItemResult(index, key, Outcome.NOT_SENT))
-                continue
-            self._finish(self._track(index, key, body))
+        try:
+            while not self.stop.is_set():
+                taken = self._next(items)
+                if taken is None:
+                    return
+                index, body = taken
+                self._finish(self._track(index, item_key(index, body), body))
+        except BaseException as error:  # from the caller's items or on_result: stop, re-raise
+            with self._lock:
+                if self.failure is None:
+                    self.failure = error
+            self._stop_run(f"stopped by {type(error).__name__}")
 
     def _track(self, index: int, key: str, body: Any) -> ItemResult:
         earlier = self.journal.state(key) if self.journal is not None else None
@@ -212,16 +225,27 @@ class _Run:
         except ApiException as error:
             self.pacer.observe(error.rate_limit, error.status)
             return ItemResult(index, key, self._outcome_of(error), error)
+        except OpenApiException as error:
+            # The body was checked already: this is a setting (an http:// host, a bad key
+            # header) that no item will get past, refused before anything was sent.
+            self.pacer.observe(None, None)
+            self._stop_run(str(error))
+            return ItemResult(index, key, Outcome.NOT_SENT, error)
         self.pacer.observe(response.rate_limit, response.status_code)
         return ItemResult(index, key, Outcome.SENT, customer_id=response.data.customer.id)
 
+    def _stop_run(self, why: str) -> None:
+        with self._lock:
+            if self.result.stopped is None:
+                self.result.stopped = why
+        self.stop.set()
+
     def _outcome_of(self, error: ApiException) -> Outcome:
         if isinstance(error, (UnauthorizedException, ForbiddenException)):
-            with self._lock:
-                if self.result.stopped is None:
-                    self.result.stopped = f"{error.status} {error.key or error.reason}"
-            self.stop.set()
-            return Outcome.REJECTED
+            # The keys were refused, not the item: it was not processed, and a rerun with
+            # the right keys must send it.
+            self._stop_run(f"{error.status} {error.key or error.reason}")
+            return Outcome.NOT_SENT
         if isinstance(error, ApiTransportException):
             return Outcome.NOT_SENT if error.request_sent is False else Outcome.UNKNOWN
         if isinstance(error, ServiceException):

@@ -1,0 +1,274 @@
+"""``voucherify events import FILE``: every row of an NDJSON or CSV file, tracked in bulk.
+
+The order of work: flags, paths, the journal and the keys are checked, then the CSV header;
+only then is anything sent. :class:`~voucherify.cli._feed.Feed` hands the valid rows to
+:func:`voucherify.bulk.track_events`, which runs in a background thread while this one draws
+the progress and catches Ctrl-C (the first stops reading and lets the calls in flight end;
+the second skips the summary). Results come back by position; the feed maps them to file lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Iterator, Optional, TextIO
+
+from voucherify.cli import _connection, _journal, _rows, _summary
+from voucherify.cli._errors import FAILED, INTERRUPTED, KEYS_REFUSED, OK, USAGE, CliError
+from voucherify.cli._feed import Feed
+from voucherify.cli._progress import Progress
+from voucherify.cli._rejected import RejectedFile, api_error, problem_error
+
+if TYPE_CHECKING:
+    from voucherify.bulk import ItemResult
+    from voucherify.configuration import Configuration
+
+_TICK = 0.1
+"""Seconds between redraws of the progress line."""
+_MESSAGES_SHOWN = 100
+"""Row messages shown on stderr before the rest are only counted (``--rejected`` has all)."""
+
+
+def run(args: argparse.Namespace, stderr: TextIO) -> int:
+    """Import ``args.file``; see the module's docstring for the order of work."""
+    file_format = _rows.format_of(args.file, args.format)
+    _check_paths(args)
+    guard = _journal.JournalGuard(args.journal)
+    configuration = None if args.dry_run else _connection.configuration(args)
+    total = None if args.file == "-" else _count(args.file, file_format)
+    with _opened(args.file) as stream:
+        rows = _rows.read(stream, file_format)
+        rejected = RejectedFile(args.rejected)
+        try:
+            run_ = _Run(args, stderr, rows, guard, rejected, total)
+            if configuration is None:
+                return run_.dry_run()
+            return run_.send(configuration)
+        finally:
+            rejected.close()
+
+
+class _Run:
+    """One import: the feed, the progress display, the rejected file and what came back."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        stderr: TextIO,
+        rows: Iterator[_rows.Row],
+        guard: _journal.JournalGuard,
+        rejected: RejectedFile,
+        total: Optional[int],
+    ) -> None:
+        self.args = args
+        self.stderr = stderr
+        self.guard = guard
+        self.rejected = rejected
+        self.source = "stdin" if args.file == "-" else args.file
+        mode = "none" if args.dry_run else args.progress
+        self.progress = Progress(stderr, mode, total, args.progress_every, args.progress_rows)
+        stop_on_malformed = args.on_error == "stop" and not args.dry_run
+        self.feed = Feed(rows, guard, stop_on_malformed, self._malformed)
+        self.unknown_lines: list[int] = []
+        self._lock = threading.Lock()
+        self._messages = 0
+
+    # -- a dry run ---------------------------------------------------------------------------
+
+    def dry_run(self) -> int:
+        """Check every row; send nothing; say what a real run would skip."""
+        from voucherify.bulk import item_key
+
+        valid = 0
+        earlier: collections.Counter[Optional[str]] = collections.Counter()
+        for index, body in enumerate(self.feed):
+            self.feed.take(index)
+            valid += 1
+            earlier[self.guard.earlier(item_key(index, body))] += 1
+        invalid = self.progress.counts["invalid"]
+        self._print(_summary.dry_run_summary(
+            self.source, valid, invalid, earlier["sent"], earlier["rejected"], self.feed.stopped
+        ))
+        if self.feed.stop_code == USAGE:
+            return USAGE
+        return FAILED if invalid else OK
+
+    # -- a real run --------------------------------------------------------------------------
+
+    def send(self, configuration: Configuration) -> int:
+        """Track every valid row; the exit code says how it went."""
+        import voucherify
+        from voucherify.bulk import track_events
+
+        configuration.connection_pool_maxsize = max(
+            configuration.connection_pool_maxsize, self.args.concurrency
+        )
+        outcome: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                with voucherify.ApiClient(configuration) as client:
+                    outcome["result"] = track_events(
+                        voucherify.EventsApi(client),
+                        self.feed,
+                        concurrency=self.args.concurrency,
+                        max_rate=self.args.max_rate,
+                        journal=self.args.journal,
+                        resend_unknown=self.args.resend_unknown,
+                        on_result=self._result,
+                    )
+            except BaseException as error:  # reported by the main thread
+                outcome["error"] = error
+            finally:
+                finished.set()
+
+        finished = threading.Event()
+        threading.Thread(target=work, name="voucherify-import", daemon=True).start()
+        self._wait(finished)
+        self.progress.finish()
+        if "error" in outcome:
+            raise CliError(f"the import failed: {outcome['error']}", FAILED)
+        result = outcome["result"]
+        self._print(_summary.import_summary(
+            self.source,
+            self.progress,
+            result.rate_limited,
+            self.feed.stopped,
+            self.unknown_lines,
+            self.args.journal,
+            self.args.rejected,
+            self.rejected.written,
+        ))
+        if self.rejected.failure is not None:
+            self._print([self.rejected.failure])
+        return self._exit_code()
+
+    def _wait(self, finished: threading.Event) -> None:
+        # An Event, not Thread.join: a join cut short by Ctrl-C can leave the thread looking
+        # finished while it still runs.
+        interrupted = False
+        while not finished.is_set():
+            try:
+                finished.wait(_TICK)
+                self.progress.tick()
+            except KeyboardInterrupt:
+                if interrupted:
+                    raise
+                interrupted = True
+                self.feed.stop("interrupted (Ctrl-C)", INTERRUPTED)
+                self.progress.message(
+                    "interrupted: reading no further, waiting for the calls in flight "
+                    "(Ctrl-C again to skip the summary)"
+                )
+
+    def _exit_code(self) -> int:
+        code = self.feed.stop_code
+        if code is not None and code in (USAGE, KEYS_REFUSED, INTERRUPTED):
+            return code
+        counts = self.progress.counts
+        failed = any(counts[name] for name in ("rejected", "invalid", "unknown", "not_sent"))
+        if failed or self.feed.stopped is not None or self.rejected.failure is not None:
+            return FAILED
+        return OK
+
+    # -- what comes back, from worker threads ------------------------------------------------
+
+    def _result(self, item: ItemResult) -> None:
+        """Count one row's outcome and report it; never raises into the bulk library."""
+        from voucherify.exceptions import ForbiddenException, UnauthorizedException
+
+        try:
+            line, body = self.feed.take(item.index)
+            outcome = item.outcome.value
+            if isinstance(item.error, (UnauthorizedException, ForbiddenException)):
+                # Not the row's fault: not sent (and journaled so), and the run stops.
+                self.feed.stop(f"the API refused the keys: {item.error}", KEYS_REFUSED)
+            elif outcome == "skipped" and self.guard.earlier(item.key) in ("rejected", "invalid"):
+                # Refused by an earlier run: not recorded, so not done; the journal keeps it
+                # from being sent again with the same body.
+                outcome = "rejected"
+                error = problem_error("rejected_earlier", "refused by an earlier run, per the "
+                                      "journal; not sent again")
+                error["status"] = self.guard.statuses.get(item.key)
+                self.rejected.write(line, body, error)
+                self._row_message(line, f"rejected: {error['message']}")
+            elif outcome in ("rejected", "invalid"):
+                self.rejected.write(line, body, api_error(item.error))
+                self._row_message(line, f"{outcome}: {item.error}")
+            elif outcome == "unknown":
+                self.unknown_lines.append(line)
+                why = item.error or "an earlier run sent it and got no reply (see --resend-unknown)"
+                self._row_message(line, f"unknown: {why}")
+            elif outcome == "not_sent" and item.error is not None:
+                self._row_message(line, f"not sent: {item.error}")
+            self.progress.count(outcome)
+        except Exception as error:  # a bug here must not kill a worker thread
+            self.progress.message(f"row {item.index + 1} sent: cannot report its result: {error!r}")
+
+    def _malformed(self, row: _rows.Row, problem: _rows.Problem) -> None:
+        self.rejected.write(row.line, row.body, problem_error(problem.key, problem.message))
+        self._row_message(row.line, problem.message)
+        self.progress.count("invalid")
+
+    def _row_message(self, line: int, text: str) -> None:
+        with self._lock:
+            self._messages += 1
+            shown = self._messages
+        if shown <= _MESSAGES_SHOWN:
+            self.progress.message(f"line {line}: {text}")
+        elif shown == _MESSAGES_SHOWN + 1:
+            self.progress.message(
+                f"(over {_MESSAGES_SHOWN} row messages: the rest are only counted in the summary"
+                + ("" if self.args.rejected is None else f", and written to {self.args.rejected}")
+                + ")"
+            )
+
+    def _print(self, lines: list[str]) -> None:
+        for line in lines:
+            print(line, file=self.stderr)
+        self.stderr.flush()
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """Refuse a journal or rejected file that is the input or each other, before writing."""
+    if args.resend_unknown and args.journal is None:
+        raise CliError("--resend-unknown needs --journal PATH")
+    named = {"--journal": args.journal, "--rejected": args.rejected}
+    given = {flag: Path(path).resolve() for flag, path in named.items() if path is not None}
+    source = None if args.file == "-" else Path(args.file).resolve()
+    for flag, path in given.items():
+        if path == source:
+            raise CliError(f"{flag} {named[flag]} is the input file itself")
+    if len(given) == 2 and given["--journal"] == given["--rejected"]:
+        raise CliError("--journal and --rejected must be different files")
+    if args.journal is not None and not args.dry_run:
+        try:
+            with open(args.journal, "a", encoding="utf-8"):
+                pass
+        except OSError as error:
+            raise CliError(f"cannot write --journal {args.journal}: {error.strerror}") from None
+
+
+@contextmanager
+def _opened(path: str) -> Iterator[IO[bytes]]:
+    if path == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        stream = open(path, "rb")  # noqa: SIM115
+    except OSError as error:
+        raise CliError(f"cannot read {path}: {error.strerror}") from None
+    with stream:
+        yield stream
+
+
+def _count(path: str, file_format: str) -> Optional[int]:
+    try:
+        with open(path, "rb") as stream:
+            return _rows.count(stream, file_format)
+    except OSError:
+        return None  # reported when the file is opened for reading
