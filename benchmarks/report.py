@@ -1,0 +1,147 @@
+"""The machine's description, the notes worth a look, and the table, as text."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from typing import Any
+
+from benchmarks.analysis import Row
+from benchmarks.children import REPO
+
+COLUMNS = ("measurement", "SDK", "floor", "SDK vs floor", "target", "status")
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _git() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                              timeout=10, check=False)
+        return done.stdout.strip()
+
+    try:
+        return {"commit": git("rev-parse", "--short", "HEAD"),
+                "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": "unknown", "dirty": None}
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine(mode: str) -> dict[str, Any]:
+    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "mode": mode,
+        "nproc": len(affinity) if affinity is not None else os.cpu_count(),
+        "cpu_count": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "executable": sys.executable,
+        "loadavg_start": list(os.getloadavg()),
+        "git": _git(),
+        "versions": {name: _version(name) for name in ("urllib3", "pydantic", "aiohttp")},
+    }
+
+
+def render(meta: dict[str, Any], rows: list[Row], notes: list[str]) -> str:
+    official = meta.get("official", {})
+    reference = f"official {official.get('version', '')} (reference)".replace("  ", " ")
+    header = (*COLUMNS, reference)
+    git = meta["git"]
+    lines = [
+        f"## voucherify benchmarks: {meta['mode']} run, {meta['date']}",
+        "",
+        f"- machine: nproc {meta['nproc']} ({meta['cpu_model']}), {meta['platform']}, "
+        f"load average {meta['loadavg_start'][0]:.2f} at start, "
+        f"{meta.get('loadavg_end', [0.0])[0]:.2f} at end",
+        f"- python {meta['python']} ({meta['executable']}); urllib3 "
+        f"{meta['versions']['urllib3']}, pydantic {meta['versions']['pydantic']}, aiohttp "
+        f"{meta['versions']['aiohttp']}",
+        f"- commit {git['commit']}{' + uncommitted changes' if git['dirty'] else ''}; "
+        f"run took {meta.get('duration_s', 0.0):.0f} s",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
+    section = ""
+    for row in rows:
+        if row.section != section:
+            section = row.section
+            lines.append(f"| **{section}** |" + " |" * (len(header) - 1))
+        cells = (row.measurement, row.value, row.floor, row.comparison, row.target,
+                 f"**{row.status}**" if row.status == "MISS" else row.status, row.official)
+        lines.append("| " + " | ".join(cells) + " |")
+    verdicts = [row.status for row in rows]
+    lines += ["", f"{verdicts.count('PASS')} PASS, {verdicts.count('MISS')} MISS "
+              f"(targets marked `harness` or `test_bulk.py` are not from issue 7)."]
+    if notes:
+        lines += ["", "Notes:"] + [f"- {note}" for note in notes]
+    return "\n".join(lines) + "\n"
+
+
+def notes_for(results: dict[str, Any], summary: dict[str, float]) -> list[str]:
+    """Things worth a look that the table does not show."""
+    notes: list[str] = []
+    calls = results["calls"]
+    for mode in ("sync", "aio"):
+        if not calls[mode]["same_request"]:
+            notes.append(f"{mode}: the floor did NOT send the same request as the SDK")
+    bulk = results["bulk_latency"]
+    for kind in ("track_events", "threads_floor", "aio_gather", "aio_floor"):
+        runs = [run for run in bulk["runs"] if run["kind"] == kind]
+        opened = max((run["connections"] or 0 for run in runs), default=0)
+        warned = max((run["pool_full_warnings"] for run in runs), default=0)
+        if warned or opened > bulk["concurrency"]:
+            notes.append(
+                f"bulk {kind}: up to {opened} connections opened per run for "
+                f"C={bulk['concurrency']}, up to {warned} urllib3 'Connection pool is full, "
+                "discarding connection' warnings per run (the default "
+                "connection_pool_maxsize is cpu_count * 5)"
+            )
+    limited = results["bulk_rate_limit"]
+    warnings = limited["run"]["pool_full_warnings"]
+    if warnings:
+        notes.append(f"rate-limited track_events: {warnings} urllib3 'pool is full' warnings")
+    if limited["server_recorded_events"] != limited["run"]["sent"]:
+        notes.append(
+            f"rate-limited run: the stand-in recorded {limited['server_recorded_events']} "
+            f"events, track_events reports {limited['run']['sent']} sent"
+        )
+    failed = sum(run["failed"] for run in bulk["runs"]) + limited["run"]["failed"]
+    if failed:
+        notes.append(f"bulk: {failed} events were not sent successfully")
+    official = results["official_calls"]
+    if official.get("status") == "ok" and not official["same_request"]:
+        notes.append("official: the floor did NOT send the same request as the SDK")
+    if summary.get("sync_server_share", 0.0) > 0.25:
+        notes.append("the benchmark server is not much faster than the floor client here: "
+                     "per-call wall ratios are diluted toward 1")
+    raw_share = summary["sync_raw_wall_us"] / summary["sync_floor_wall_us"]
+    notes.append(
+        f"a raw-socket round trip through the server takes {raw_share:.0%} of the floor's "
+        "wall time per call; that part is the same for SDK and floor, so wall ratios are "
+        "closer to 1 than CPU ratios"
+    )
+    return notes
