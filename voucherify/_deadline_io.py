@@ -49,6 +49,21 @@ class _DeadlineReader(io.RawIOBase):
         super().close()
 
 
+class _DeadlineSocket:
+    """What ``http.client.HTTPResponse`` is given instead of the socket: its one use of it,
+    ``makefile("rb")``, gets a buffered reader over :class:`_DeadlineReader`."""
+
+    def __init__(self, sock: socket.socket, deadline_at: float) -> None:
+        self._sock = sock
+        self._deadline_at = deadline_at
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        # An unbuffered makefile() keeps the socket open while the reply is read, as
+        # http.client's own buffered one does; only the reads are wrapped.
+        raw = self._sock.makefile("rb", buffering=0)
+        return io.BufferedReader(_DeadlineReader(raw, self._sock, self._deadline_at))
+
+
 class _DeadlineResponse(http.client.HTTPResponse):
     def __init__(
         self,
@@ -57,14 +72,10 @@ class _DeadlineResponse(http.client.HTTPResponse):
         method: Optional[str] = None,
         url: Optional[str] = None,
     ) -> None:
-        super().__init__(sock, debuglevel, method, url)
         deadline_at = current_deadline.get()
         if deadline_at is not None:
-            # An unbuffered makefile() keeps the socket open while the reply is read, as
-            # http.client's own buffered one does; only the reads are wrapped.
-            self.fp.close()
-            raw = sock.makefile("rb", buffering=0)
-            self.fp = io.BufferedReader(_DeadlineReader(raw, sock, deadline_at))
+            sock = _DeadlineSocket(sock, deadline_at)  # type: ignore[assignment]
+        super().__init__(sock, debuglevel, method, url)
 
 
 class _HTTPConnection(HTTPConnection):

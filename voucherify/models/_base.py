@@ -9,14 +9,14 @@ fields this SDK does not know yet still parses and round-trips.
 from __future__ import annotations
 
 import pprint
-from typing import Any, Optional, Union
+from typing import Any, Dict, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import PydanticSerializationError
 from typing_extensions import Self
 
 from voucherify.exceptions import ApiValueError, render_path
-from voucherify.models._json_value import FreeFormValueError, json_value_problem
+from voucherify.models._json_value import FreeFormValueError, JsonValue, json_value_problem
 from voucherify.models._validation import to_api_value_error
 
 
@@ -81,6 +81,10 @@ class RequestModel(VoucherifyModel):
 
     model_config = ConfigDict(validate_assignment=True, revalidate_instances="always")
 
+    # Unknown keys are sent through as given, so they must be JSON-safe too; typing them
+    # makes pydantic check each one, and costs nothing when there are none.
+    __pydantic_extra__: Dict[str, JsonValue]
+
     def __init__(self, /, **data: Any) -> None:
         try:
             super().__init__(**data)
@@ -104,16 +108,6 @@ class RequestModel(VoucherifyModel):
             super().__setattr__(name, value)
         except ValidationError as exc:
             raise to_api_value_error(exc, type(self).__name__) from None
-
-    @model_validator(mode="after")
-    def _check_unknown_fields(self) -> Self:
-        # Unknown keys are sent through as given, so they must be JSON-safe too.
-        extra = self.__pydantic_extra__
-        if extra:
-            problem = json_value_problem(extra)
-            if problem is not None:
-                raise FreeFormValueError(*problem)
-        return self
 
 
 class TwinModel(RequestModel):

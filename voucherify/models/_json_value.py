@@ -79,13 +79,11 @@ def _container_problem(
     return None
 
 
-def check_json_object(value: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
-    """Pydantic after-validator for free-form objects such as ``metadata``."""
-    if value:
-        problem = json_value_problem(value)
-        if problem is not None:
-            path, rule = problem
-            raise FreeFormValueError(path, rule)
+def check_json_value(value: Any) -> Any:
+    """Pydantic after-validator for a free-form value: ``metadata``, or an unknown field."""
+    problem = json_value_problem(value)
+    if problem is not None:
+        raise FreeFormValueError(*problem)
     return value
 
 
@@ -104,5 +102,8 @@ class FreeFormValueError(ValueError):
         )
 
 
-JsonObject = Annotated[Dict[str, Any], AfterValidator(check_json_object)]
+JsonObject = Annotated[Dict[str, Any], AfterValidator(check_json_value)]
 """A free-form JSON object field (``metadata``) whose values are checked by the walk above."""
+
+JsonValue = Annotated[Any, AfterValidator(check_json_value)]
+"""The type of a request model's unknown fields: any value the walk above accepts."""
