@@ -106,6 +106,8 @@ class Configuration:
             self.server_index = 0
             self.server_variables["cluster"] = _cluster_for_region(region)
         self.api_key: dict[str, str] = dict(api_key or {})
+        self.checked_keys: dict[str, str] = {}
+        """Key values already found fit for a header, so calls need not check them again."""
         self.api_key_prefix: dict[str, str] = dict(api_key_prefix or {})
         self.timeout: TimeoutSpec = timeout
         self.deadline = deadline
@@ -204,7 +206,8 @@ class Configuration:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Configuration:
         clone = copy.copy(self)
-        for name in ("api_key", "api_key_prefix", "server_variables", "proxy_headers"):
+        for name in ("api_key", "api_key_prefix", "server_variables", "proxy_headers",
+                     "checked_keys"):
             setattr(clone, name, copy.deepcopy(getattr(self, name), memo))
         return clone
 

@@ -12,14 +12,15 @@ import re
 from functools import lru_cache
 from typing import Any, Mapping, Optional, Union
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from voucherify._pipeline.headers import check_header
 from voucherify._pipeline.operation import OPTION_NAMES, Operation, RequestOptions
 from voucherify._pipeline.urls import join_url, sends_in_clear
 from voucherify.configuration import Configuration, TimeoutSpec
 from voucherify.exceptions import ApiTypeError, ApiValueError
-from voucherify.models._base import RequestModel
+from voucherify.models._base import RequestModel, VoucherifyModel
+from voucherify.models._validation import to_api_value_error
 from voucherify.retry import RetryPolicy, resolve_policy
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -145,7 +146,14 @@ def encode_body(operation: Operation[Any], body: Any) -> bytes:
                 f"{operation.body_model.__name__}, not {type(body).__name__}"
             )
         body = dict(body)
-    model: RequestModel = operation.body_model.from_dict(body)  # type: ignore[assignment]
+    model_class = operation.body_model
+    if isinstance(body, VoucherifyModel) and not isinstance(body, model_class):
+        body = body.to_dict()
+    try:
+        # The validator itself, not model_validate(): this runs on every call.
+        model: RequestModel = model_class.__pydantic_validator__.validate_python(body)
+    except ValidationError as exc:
+        raise to_api_value_error(exc, model_class.__name__) from None
     payload = model.to_json_bytes()
     if len(payload) > MAX_BODY_BYTES:
         raise ApiValueError(
@@ -163,6 +171,7 @@ def _check_json_media_type(value: Any, what: str) -> None:
 def _apply_configured_keys(
     operation: Operation[Any], configuration: Configuration, headers: dict[str, str]
 ) -> None:
+    checked = configuration.checked_keys
     for name in operation.auth:
         value = configuration.get_api_key_with_prefix(name)
         if not value:
@@ -172,7 +181,9 @@ def _apply_configured_keys(
                 f"{operation.name}(): key {name} is not set; "
                 f"set configuration.api_key[{name!r}]"
             )
-        check_header(name, value)
+        if checked.get(name) != value:  # a key is checked once, not on every call
+            check_header(name, value)
+            checked[name] = value
         headers[name] = value
 
 

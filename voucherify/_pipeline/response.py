@@ -27,7 +27,7 @@ def read_response(
     if not 200 <= status < 300:
         raise exception_from_response(status, reason, headers, raw)
     try:
-        data = operation.response_model.model_validate_json(raw)
+        data = operation.response_model.__pydantic_validator__.validate_json(raw)
     except ValidationError as exc:
         problems = describe_errors(exc)
         if any(rule == "is not valid JSON" for _, rule in problems):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from voucherify.exceptions import (
 )
 from voucherify.models.events_create_request_body import EventsCreateRequestBody
 from voucherify.retry import RETRY_STATUSES, RetryPolicy
+
+logger = logging.getLogger("voucherify")
 
 # Retry what was not sent, but let 429s through: the pacer holds every worker back for them.
 _POLICY = RetryPolicy(total=3, status_forcelist=RETRY_STATUSES - {429})
@@ -121,6 +124,15 @@ def track_events(
         raise ApiValueError("concurrency must be at least 1")
     if max_rate is not None and not max_rate > 0:
         raise ApiValueError("max_rate must be a positive number of calls per second")
+    pool_size = events_api.api_client.configuration.connection_pool_maxsize
+    if pool_size < concurrency:
+        logger.warning(
+            "connection_pool_maxsize (%d) is below the concurrency (%d): connections will be "
+            "opened and thrown away; set configuration.connection_pool_maxsize before making "
+            "the client",
+            pool_size,
+            concurrency,
+        )
     run = _Run(events_api, Pacer(max_rate), None if journal is None else Journal(journal),
                resend_unknown, on_result, stop or threading.Event())
     started = time.monotonic()
