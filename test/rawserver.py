@@ -64,7 +64,10 @@ class RawServer:
         with conn:
             conn.settimeout(5)
             while True:
-                request = read_request(conn)
+                try:
+                    request = read_request(conn)
+                except OSError:  # a keep-alive connection left idle past the timeout
+                    return
                 if request is None:
                     return
                 with self._lock:
