@@ -58,6 +58,8 @@ def configuration(plan: dict[str, Any]) -> voucherify.Configuration:
     config = voucherify.Configuration(host=plan["url"])
     for name, value in plan["keys"].items():
         config.api_key[name] = value
+    # As the docs advise: a pool as large as the concurrency, so no connection is discarded.
+    config.connection_pool_maxsize = max(config.connection_pool_maxsize, plan["concurrency"])
     return config
 
 
