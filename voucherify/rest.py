@@ -20,6 +20,7 @@ from urllib3 import exceptions as u3
 from urllib3.util.retry import Retry
 
 from voucherify._deadline_io import POOL_CLASSES, current_deadline
+from voucherify._pipeline.headers import forbidden_header_error
 from voucherify._pipeline.urls import proxy_for
 from voucherify.configuration import Configuration
 from voucherify.exceptions import (
@@ -28,7 +29,6 @@ from voucherify.exceptions import (
     ApiSSLException,
     ApiTimeoutException,
     ApiTransportException,
-    ApiValueError,
 )
 
 __all__ = ["ApiException", "RESTClientObject", "RESTResponse", "translate_transport_error"]
@@ -148,11 +148,7 @@ class RESTClientObject:
         except (u3.HTTPError, OSError) as exc:
             raise translate_transport_error(exc) from exc
         except ValueError:
-            # http.client refuses a bad header before sending, quoting the value, which may
-            # be a key: say what is wrong without it.
-            raise ApiValueError(
-                "a header name or value contains a forbidden character (CR, LF or NUL)"
-            ) from None
+            raise forbidden_header_error() from None
 
     def send(
         self,

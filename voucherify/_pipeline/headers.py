@@ -23,3 +23,9 @@ def check_header(name: Any, value: Any) -> None:
     if _BAD_VALUE_CHARS.search(value):
         raise ApiValueError(f"header {name}: value contains CR, LF or NUL")
 
+
+def forbidden_header_error() -> ApiValueError:
+    """What a transport raises when its HTTP library refuses a header the checks above did
+    not see (one written straight into ``default_headers``): the library's own message would
+    quote the value, which may be a key."""
+    return ApiValueError("a header name or value contains a forbidden character (CR, LF or NUL)")

@@ -13,6 +13,7 @@ import ssl
 import time
 from typing import Any, Mapping, Optional
 
+from voucherify._pipeline.headers import forbidden_header_error
 from voucherify._pipeline.urls import proxy_for
 from voucherify.configuration import Configuration
 from voucherify.exceptions import (
@@ -20,7 +21,6 @@ from voucherify.exceptions import (
     ApiSSLException,
     ApiTimeoutException,
     ApiTransportException,
-    ApiValueError,
 )
 
 try:
@@ -127,10 +127,7 @@ class AsyncRESTClientObject:
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             raise translate_transport_error(exc) from exc
         except ValueError:
-            # aiohttp refuses a bad header before sending; say so without the value.
-            raise ApiValueError(
-                "a header name or value contains a forbidden character (CR, LF or NUL)"
-            ) from None
+            raise forbidden_header_error() from None
 
     async def send(
         self,

@@ -7,6 +7,8 @@ import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional
 
+from typing_extensions import TypedDict, Unpack
+
 from voucherify.testing._endpoints import Endpoints, Settings, normalize_origin
 from voucherify.testing._fault_queue import FaultQueue
 from voucherify.testing._rate_limit import (
@@ -26,6 +28,21 @@ if TYPE_CHECKING:
 
 _POLL_SECONDS = 0.05
 """How often the serving loop checks for a stop request; bounds how long ``stop`` takes."""
+
+
+class ServerOptions(TypedDict, total=False):
+    """The keywords :class:`LocalVoucherify` takes, for code that passes them on."""
+
+    host: str
+    port: int
+    app_id: Optional[str]
+    app_token: Optional[str]
+    client_app_id: Optional[str]
+    client_token: Optional[str]
+    allowed_origins: Optional[Iterable[str]]
+    rate_limit: Optional[tuple[int, float]]
+    client_rate_limit: Optional[tuple[int, float]]
+    event_schemas: Optional[Mapping[str, Mapping[str, str]]]
 
 
 class LocalVoucherify:
@@ -101,39 +118,17 @@ class LocalVoucherify:
 
     @staticmethod
     def start_process(
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        app_id: Optional[str] = None,
-        app_token: Optional[str] = None,
-        client_app_id: Optional[str] = None,
-        client_token: Optional[str] = None,
-        allowed_origins: Optional[Iterable[str]] = None,
-        rate_limit: Optional[tuple[int, float]] = None,
-        client_rate_limit: Optional[tuple[int, float]] = None,
-        event_schemas: Optional[Mapping[str, Mapping[str, str]]] = None,
-        startup_timeout: float = 10.0,
+        startup_timeout: float = 10.0, **options: Unpack[ServerOptions]
     ) -> LocalVoucherifyProcess:
         """Run a server with these settings in a child process; return once it serves.
 
-        The result has this class's query and control surface, over a private admin API;
-        see :class:`~voucherify.testing._process.LocalVoucherifyProcess`.
+        Takes the same keywords as this class. The result has this class's query and
+        control surface, over a private admin API; see
+        :class:`~voucherify.testing._process.LocalVoucherifyProcess`.
         """
         from voucherify.testing._process import LocalVoucherifyProcess
 
-        return LocalVoucherifyProcess.start(
-            host=host,
-            port=port,
-            app_id=app_id,
-            app_token=app_token,
-            client_app_id=client_app_id,
-            client_token=client_token,
-            allowed_origins=allowed_origins,
-            rate_limit=rate_limit,
-            client_rate_limit=client_rate_limit,
-            event_schemas=event_schemas,
-            startup_timeout=startup_timeout,
-        )
+        return LocalVoucherifyProcess.start(startup_timeout=startup_timeout, **options)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
