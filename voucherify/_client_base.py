@@ -19,6 +19,9 @@ CHANNEL = "Python-SDK"
 class BaseApiClient:
     """Holds the configuration and default headers; subclasses add a transport.
 
+    ``ApiClient`` (urllib3) and ``voucherify.aio.ApiClient`` (aiohttp) differ in that and in
+    how they drive the shared pipeline, blocking or awaiting.
+
     :param configuration: host, keys and connection settings; the default
         :class:`Configuration` when omitted.
     :param header_name: with ``header_value``, one extra header sent on every call.
@@ -46,6 +49,11 @@ class BaseApiClient:
         if cookie is not None:
             self.set_default_header("Cookie", cookie)
         self.cookie = cookie
+        self._open_transport()
+
+    def _open_transport(self) -> None:
+        """Make ``self.rest_client``, the transport; each client class has its own."""
+        raise NotImplementedError
 
     @property
     def user_agent(self) -> str:

@@ -17,7 +17,6 @@ from voucherify._pipeline.exchange import SLEEP, exchange
 from voucherify._pipeline.operation import Operation, RequestOptions, ResponseT
 from voucherify._pipeline.request import prepare_request
 from voucherify.api_response import ApiResponse
-from voucherify.configuration import Configuration
 from voucherify.exceptions import ApiTransportException
 from voucherify.rest import RESTClientObject
 
@@ -31,14 +30,9 @@ class ApiClient(BaseApiClient):
     :param cookie: a ``Cookie`` header sent on every call.
     """
 
-    def __init__(
-        self,
-        configuration: Optional[Configuration] = None,
-        header_name: Optional[str] = None,
-        header_value: Optional[str] = None,
-        cookie: Optional[str] = None,
-    ) -> None:
-        super().__init__(configuration, header_name, header_value, cookie)
+    rest_client: RESTClientObject
+
+    def _open_transport(self) -> None:
         self.rest_client = RESTClientObject(self.configuration)
 
     def __enter__(self) -> ApiClient:

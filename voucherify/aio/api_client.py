@@ -18,7 +18,6 @@ from voucherify._pipeline.operation import Operation, RequestOptions, ResponseT
 from voucherify._pipeline.request import prepare_request
 from voucherify.aio.rest import AsyncRESTClientObject
 from voucherify.api_response import ApiResponse
-from voucherify.configuration import Configuration
 from voucherify.exceptions import ApiTransportException
 
 if TYPE_CHECKING:
@@ -32,14 +31,9 @@ class ApiClient(BaseApiClient):
     (``asyncio.gather``); cancelling one leaves the client usable.
     """
 
-    def __init__(
-        self,
-        configuration: Optional[Configuration] = None,
-        header_name: Optional[str] = None,
-        header_value: Optional[str] = None,
-        cookie: Optional[str] = None,
-    ) -> None:
-        super().__init__(configuration, header_name, header_value, cookie)
+    rest_client: AsyncRESTClientObject
+
+    def _open_transport(self) -> None:
         self.rest_client = AsyncRESTClientObject(self.configuration)
 
     async def __aenter__(self) -> ApiClient:
