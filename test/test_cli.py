@@ -509,6 +509,36 @@ def test_a_rerun_with_the_journal_skips_everything(
     assert "per the journal, 200 valid rows were sent and 0 refused" in dry.err
 
 
+def test_a_journal_with_a_line_cut_short_by_a_kill_still_resumes(
+    server: LocalVoucherify, env: dict[str, str], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = events_file(tmp_path, 20)
+    journal = tmp_path / "journal"
+    first = cli(capsys, "events", "import", str(data), "--journal", str(journal))
+    with journal.open("a") as file:
+        file.write('{"key":"19:ab')  # what a process killed mid-write leaves
+    # The next run ends the cut line and appends after it, so it then sits mid-file.
+    second = cli(capsys, "events", "import", str(data), "--journal", str(journal))
+    third = cli(capsys, "events", "import", str(data), "--journal", str(journal))
+    assert (first.code, second.code, third.code) == (0, 0, 0), third.err
+    assert count_of(third.err, "skipped") == 20
+    assert len(server.events) == 20
+
+
+def test_a_file_that_is_not_a_journal_is_refused(
+    server: LocalVoucherify, env: dict[str, str], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = events_file(tmp_path, 3)
+    journal = tmp_path / "journal"
+    journal.write_text("these are my notes\nnot a journal at all\n")
+    run = cli(capsys, "events", "import", str(data), "--journal", str(journal))
+    assert run.code == 2
+    assert "is not a journal" in run.err
+    assert server.events == []
+
+
 def test_a_journal_that_does_not_match_the_input_is_refused(
     server: LocalVoucherify, env: dict[str, str], tmp_path: Path,
     capsys: pytest.CaptureFixture[str],

@@ -10,7 +10,15 @@ ended, even after the process was killed, and never sends an item of unknown fat
 unless told to.
 """
 
-from voucherify.bulk._journal import FINAL_STATES
+from voucherify.bulk._journal import FINAL_STATES, read_entries
 from voucherify.bulk._tracker import BulkResult, ItemResult, Outcome, item_key, track_events
 
-__all__ = ["FINAL_STATES", "BulkResult", "ItemResult", "Outcome", "item_key", "track_events"]
+__all__ = [
+    "FINAL_STATES",
+    "BulkResult",
+    "ItemResult",
+    "Outcome",
+    "item_key",
+    "read_entries",
+    "track_events",
+]

@@ -15,7 +15,7 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Iterator, Optional, Union
 
 SENDING = "sending"
 FINAL_STATES = frozenset({"sent", "rejected", "invalid"})
@@ -59,16 +59,24 @@ class Journal:
                 self._file.close()
 
 
-def _read_states(path: Path) -> dict[str, str]:
-    states: dict[str, str] = {}
+def read_entries(path: Union[str, Path]) -> Iterator[dict[str, Any]]:
+    """Each record of a journal, oldest first: JSON objects with a string ``key``.
+
+    Other lines are passed over: they are records a killed process cut short (a run that
+    resumes ends such a line, so it may stand anywhere in the file). A missing file has none.
+    """
+    path = Path(path)
     if not path.exists():
-        return states
-    with path.open(encoding="utf-8") as lines:
+        return
+    with path.open(encoding="utf-8", errors="replace") as lines:
         for line in lines:
             try:
                 entry = json.loads(line)
             except ValueError:
-                continue  # a line cut short when a process was killed mid-write
+                continue
             if isinstance(entry, dict) and isinstance(entry.get("key"), str):
-                states[entry["key"]] = str(entry.get("state"))
-    return states
+                yield entry
+
+
+def _read_states(path: Path) -> dict[str, str]:
+    return {entry["key"]: str(entry.get("state")) for entry in read_entries(path)}

@@ -11,11 +11,10 @@ position the journal knows with another body.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
-from voucherify.bulk import FINAL_STATES
+from voucherify.bulk import FINAL_STATES, read_entries
 from voucherify.cli._errors import CliError
 
 
@@ -42,28 +41,20 @@ class JournalGuard:
 
     def _read(self, path: Path) -> None:
         try:
-            text = path.read_text(encoding="utf-8", errors="replace")
+            entries = list(read_entries(path))
+            if not entries and path.stat().st_size:
+                raise ValueError("no journal records")
+            positions = [_position(entry["key"]) for entry in entries]
         except OSError as error:
             raise CliError(f"cannot read the journal {path}: {error.strerror}") from None
-        lines = text.split("\n")
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-                key, state = entry["key"], entry["state"]
-                position = _position(key)
-            except (AttributeError, KeyError, TypeError, ValueError):
-                if number == len(lines):
-                    continue  # the last line, cut short by a killed process
-                raise CliError(
-                    f"{path} is not a journal of voucherify events import (line {number})"
-                ) from None
+        except ValueError:
+            raise CliError(f"{path} is not a journal of voucherify events import") from None
+        for entry, position in zip(entries, positions):
+            key = entry["key"]
             self.keys[position] = key
-            self.states[key] = str(state)
+            self.states[key] = str(entry.get("state"))
             if isinstance(entry.get("status"), int):
                 self.statuses[key] = entry["status"]
-
 
 
 def _position(key: str) -> int:
