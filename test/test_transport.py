@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 import time
@@ -16,7 +17,7 @@ from pytest_httpserver import HTTPServer
 import voucherify
 
 from conftest import APP_TOKEN, EXAMPLE_RESPONSE, MINIMAL_BODY, make_configuration
-from rawserver import RawServer, close_without_reply, reset, stall
+from rawserver import RawServer, close_without_reply, reply, reset, stall
 
 
 def track(host: str, **options: object) -> object:
@@ -167,6 +168,20 @@ def test_close_releases_connections(httpserver: HTTPServer) -> None:
     assert len(httpserver.log) == 2
 
 
+def test_close_closes_the_kept_alive_connections_at_once() -> None:
+    body = json.dumps(EXAMPLE_RESPONSE).encode()
+    with RawServer(reply(b"200 OK", body, close=False), keep_alive=True) as server:
+        client = voucherify.ApiClient(make_configuration(server.url))
+        voucherify.EventsApi(client).track_custom_event(events_create_request_body=MINIMAL_BODY)
+        client.close()
+        # The server's handler for that connection ends when it reads end-of-file: no pool
+        # (and no cached route to one) outlives close().
+        for thread in server._threads:
+            thread.join(2)
+        assert server.connections == 1
+        assert not any(thread.is_alive() for thread in server._threads)
+
+
 def test_client_certificate_is_presented(ca: trustme.CA, tmp_path: Path) -> None:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("127.0.0.1").configure_cert(context)
@@ -201,3 +216,25 @@ def test_client_certificate_is_presented(ca: trustme.CA, tmp_path: Path) -> None
     finally:
         server.clear()
         server.stop()
+
+
+def test_more_hosts_than_pooled_still_reach_each_host() -> None:
+    # The manager keeps four hosts' pools; a fifth drops the oldest, whose route the client
+    # has cached. Each call must still go out once, to the right host.
+    servers = [HTTPServer(host="127.0.0.1", port=0) for _ in range(6)]
+    for server in servers:
+        server.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+        server.start()
+    try:
+        configuration = make_configuration(servers[0].url_for("/"))
+        with voucherify.ApiClient(configuration) as client:
+            events = voucherify.EventsApi(client)
+            for _ in range(2):
+                for server in servers:
+                    configuration.host = server.url_for("/")
+                    events.track_custom_event(events_create_request_body=MINIMAL_BODY)
+            assert len(client.rest_client.pool_manager.pools) <= 4
+        assert [len(server.log) for server in servers] == [2] * 6
+    finally:
+        for server in servers:
+            server.stop()

@@ -13,11 +13,12 @@ import ssl
 import threading
 import weakref
 from functools import lru_cache
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import urllib3
 from urllib3 import exceptions as u3
 from urllib3.util.retry import Retry
+from urllib3.util.url import parse_url
 
 from voucherify._deadline_io import POOL_CLASSES, current_deadline
 from voucherify._pipeline.headers import forbidden_header_error
@@ -38,6 +39,11 @@ RESTResponse = urllib3.BaseHTTPResponse
 
 Timeouts = Optional[tuple[Optional[float], Optional[float]]]
 
+
+_Route = tuple[Callable[..., urllib3.BaseHTTPResponse], str]
+"""How to reach a URL: the ``urlopen`` of its pool or proxy manager, and the target to give it."""
+
+_MAX_ROUTES = 32
 
 _NO_RETRIES = Retry(False, redirect=False)
 """urllib3 retries nothing itself (the SDK's policy decides); built once rather than per call."""
@@ -99,17 +105,24 @@ class RESTClientObject:
         self.pool_manager = urllib3.PoolManager(**self._pool_args)
         self.pool_manager.pool_classes_by_scheme = POOL_CLASSES
         self._proxy_managers: dict[str, urllib3.ProxyManager] = {}
-        self._routes: dict[str, urllib3.PoolManager] = {}
+        self._routes: dict[str, _Route] = {}
 
-    def _manager_for(self, url: str) -> urllib3.PoolManager:
-        manager = self._routes.get(url)
-        if manager is None:
+    def _route_for(self, url: str) -> _Route:
+        route = self._routes.get(url)
+        if route is None:
             proxy = proxy_for(url, self._configuration)
-            manager = self.pool_manager if proxy is None else self._proxy_manager(proxy)
-            if len(self._routes) > 256:
+            if proxy is None:
+                # Straight to the host's pool: PoolManager.urlopen would parse the URL and
+                # look the pool up again on every call.
+                pool = self.pool_manager.connection_from_url(url)
+                route = (pool.urlopen, parse_url(url).request_uri)
+            else:
+                route = (self._proxy_manager(proxy).urlopen, url)
+            if len(self._routes) >= _MAX_ROUTES:
+                # Routes keep their pools alive, even ones the manager has since dropped.
                 self._routes.clear()
-            self._routes[url] = manager
-        return manager
+            self._routes[url] = route
+        return route
 
     def _proxy_manager(self, proxy: str) -> urllib3.ProxyManager:
         with self._lock:
@@ -135,9 +148,10 @@ class RESTClientObject:
     ) -> urllib3.BaseHTTPResponse:
         """Send one request; redirects are not followed, so keys never go to another origin."""
         try:
-            return self._manager_for(url).request(
+            urlopen, target = self._route_for(url)
+            return urlopen(
                 method,
-                url,
+                target,
                 body=body,
                 headers=headers,
                 timeout=_timeout(timeouts),
@@ -173,6 +187,7 @@ class RESTClientObject:
 
     def close(self) -> None:
         """Close every pooled connection."""
+        self._routes.clear()
         self.pool_manager.clear()
         for manager in list(self._proxy_managers.values()):
             manager.clear()
