@@ -302,3 +302,75 @@ def test_content_type_in_extra_headers_must_be_json(httpserver: HTTPServer,
     request = httpserver.log[-1][0]
     assert request.headers.getlist("Content-Type") == ["application/vnd.voucherify+json"]
     assert len(httpserver.log) == 1
+
+
+def test_settings_changed_between_calls_apply_to_the_next_call(httpserver: HTTPServer) -> None:
+    # A client reuses each operation's URL and headers between calls; every setting they
+    # are made from, changed in place or replaced, must still reach the very next call.
+    other = HTTPServer(host="127.0.0.1", port=0)
+    other.expect_request("/prefix/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    other.start()
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    configuration = make_configuration(httpserver.url_for("/"))
+    try:
+        with voucherify.ApiClient(configuration) as client:
+            events = voucherify.EventsApi(client)
+
+            def track() -> Any:
+                events.track_custom_event(events_create_request_body=MINIMAL_BODY)
+                return httpserver.log[-1][0].headers
+
+            assert track()["X-App-Token"] == APP_TOKEN
+            configuration.api_key["X-App-Token"] = "rotated-token"
+            assert track()["X-App-Token"] == "rotated-token"
+            configuration.api_key_prefix["X-App-Token"] = "Bearer"
+            assert track()["X-App-Token"] == "Bearer rotated-token"
+            configuration.api_key_prefix.clear()
+            configuration.api_key = {"X-App-Id": "new-id", "X-App-Token": "new-token"}
+            assert (track()["X-App-Id"], track()["X-App-Token"]) == ("new-id", "new-token")
+            client.default_headers["X-Team"] = "growth"
+            assert track()["X-Team"] == "growth"
+            client.user_agent = "my-app/2.0"
+            assert track()["User-Agent"] == "my-app/2.0"
+            del configuration.api_key["X-App-Token"]
+            with pytest.raises(voucherify.ApiValueError, match="X-App-Token is not set"):
+                track()
+            configuration.api_key["X-App-Token"] = "bad\r\nInjected: 1"
+            with pytest.raises(voucherify.ApiValueError) as info:
+                track()
+            assert "Injected" not in str(info.value)
+            configuration.api_key["X-App-Token"] = APP_TOKEN
+            requests_to_first = len(httpserver.log)
+            configuration.host = other.url_for("/prefix/")
+            events.track_custom_event(events_create_request_body=MINIMAL_BODY)
+            assert len(other.log) == 1 and len(httpserver.log) == requests_to_first
+            configuration.host = "http://api.example.com"
+            with pytest.raises(voucherify.ApiValueError, match="plain http://"):
+                track()
+    finally:
+        other.stop()
+
+
+def test_limits_changed_in_the_configuration_apply_to_the_next_call() -> None:
+    with voucherify.ApiClient(make_configuration("http://127.0.0.1:9")) as client:
+        from voucherify._pipeline.request import prepare_request
+        from voucherify.api.events_api import TRACK_CUSTOM_EVENT
+
+        def prepared() -> Any:
+            return prepare_request(
+                TRACK_CUSTOM_EVENT, client.configuration, client.default_headers,
+                MINIMAL_BODY, (), {}, client._targets,
+            )
+
+        first = prepared()
+        assert (first.timeouts, first.deadline) == ((5.0, 30.0), 60.0)
+        client.configuration.timeout = 2
+        client.configuration.deadline = 9
+        client.configuration.retries = False
+        second = prepared()
+        assert (second.timeouts, second.deadline) == ((2.0, 2.0), 9.0)
+        assert second.retry_policy.total == 0
+        client.configuration.timeout = [1, 4]
+        assert prepared().timeouts == (1.0, 4.0)
+        client.configuration.timeout[1] = 7  # a list changed in place
+        assert prepared().timeouts == (1.0, 7.0)

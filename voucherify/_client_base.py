@@ -8,6 +8,7 @@ from typing import ClassVar, Optional
 from typing_extensions import Self
 
 from voucherify._pipeline.headers import check_header
+from voucherify._pipeline.request import TargetCache
 from voucherify._version import __version__
 from voucherify.configuration import Configuration
 
@@ -49,6 +50,8 @@ class BaseApiClient:
         if cookie is not None:
             self.set_default_header("Cookie", cookie)
         self.cookie = cookie
+        self._targets: TargetCache = {}
+        """Each operation's URL, headers and limits, rebuilt when the settings change."""
         self._open_transport()
 
     def _open_transport(self) -> None:

@@ -63,7 +63,8 @@ class ApiClient(BaseApiClient):
         and ``retryable`` set; a success reports the same on the ``ApiResponse``.
         """
         request = prepare_request(
-            operation, self.configuration, self.default_headers, body, header_args, options
+            operation, self.configuration, self.default_headers, body, header_args, options,
+            self._targets,
         )
         steps = exchange(operation, request, self.configuration.log_level)
         step = next(steps)
@@ -98,7 +99,8 @@ class ApiClient(BaseApiClient):
     ) -> urllib3.BaseHTTPResponse:
         """Validate and send one call; return the unread reply, whatever its status."""
         request = prepare_request(
-            operation, self.configuration, self.default_headers, body, header_args, options
+            operation, self.configuration, self.default_headers, body, header_args, options,
+            self._targets,
         )
         return self.rest_client.request(
             request.method,

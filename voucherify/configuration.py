@@ -106,8 +106,6 @@ class Configuration:
             self.server_index = 0
             self.server_variables["cluster"] = _cluster_for_region(region)
         self.api_key: dict[str, str] = dict(api_key or {})
-        self.checked_keys: dict[str, str] = {}
-        """Key values already found fit for a header, so calls need not check them again."""
         self.api_key_prefix: dict[str, str] = dict(api_key_prefix or {})
         self.timeout: TimeoutSpec = timeout
         self.deadline = deadline
@@ -181,6 +179,24 @@ class Configuration:
         prefix = self.api_key_prefix.get(identifier)
         return f"{prefix} {key}" if prefix else key
 
+    def call_settings(self) -> tuple[Any, ...]:
+        """Every setting a call's URL, headers and limits are made from, dicts as they are.
+
+        Clients compare it with what they last built from, so a change, even to a key set in
+        place (``api_key["X-App-Token"] = ...``), takes effect on the next call.
+        """
+        return (
+            self._base_path,
+            self.server_index,
+            self.server_variables,
+            self.api_key,
+            self.api_key_prefix,
+            self.allow_insecure_http,
+            self.timeout,
+            self.retries,
+            self.deadline,
+        )
+
     def auth_settings(self) -> dict[str, dict[str, Any]]:
         """Each configured key as an auth setting, in the generated SDKs' shape."""
         settings = {}
@@ -206,8 +222,7 @@ class Configuration:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Configuration:
         clone = copy.copy(self)
-        for name in ("api_key", "api_key_prefix", "server_variables", "proxy_headers",
-                     "checked_keys"):
+        for name in ("api_key", "api_key_prefix", "server_variables", "proxy_headers"):
             setattr(clone, name, copy.deepcopy(getattr(self, name), memo))
         return clone
 

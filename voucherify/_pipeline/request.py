@@ -3,6 +3,10 @@
 The body is validated against its model and encoded once; options, header arguments and keys
 are checked; the URL and timeouts are resolved. Any problem raises ``ApiValueError`` or
 ``ApiTypeError`` naming what is wrong, and never a key's value.
+
+The URL, headers and limits depend only on the configuration and the client's headers, so a
+client keeps them per operation (:class:`CallTarget`) and rebuilds them, keys checked again,
+whenever those settings differ from what they were built from.
 """
 
 from __future__ import annotations
@@ -55,6 +59,39 @@ class PreparedRequest:
         self.deadline = deadline
 
 
+_TARGET_OPTIONS = frozenset({"_host_index", "_headers", "_content_type", "_request_auth"})
+"""Per-call options that change the URL or headers, so the call builds its own."""
+
+
+class CallTarget:
+    """Where a call goes and with what: URL, headers (keys included) and limits.
+
+    All of it comes from the configuration and the client's headers, not from the call, so a
+    client keeps one per operation and rebuilds it only when those settings change.
+    """
+
+    __slots__ = ("deadline", "headers", "retry_policy", "settings", "timeouts", "url")
+
+    def __init__(
+        self,
+        url: str,
+        headers: dict[str, str],
+        timeouts: Timeouts,
+        retry_policy: RetryPolicy,
+        deadline: Optional[float],
+    ) -> None:
+        self.url = url
+        self.headers = headers
+        self.timeouts = timeouts
+        self.retry_policy = retry_policy
+        self.deadline = deadline
+        self.settings: tuple[Any, ...] = ()
+
+
+TargetCache = dict[str, CallTarget]
+"""A client's call targets by operation name."""
+
+
 def prepare_request(
     operation: Operation[Any],
     configuration: Configuration,
@@ -62,14 +99,65 @@ def prepare_request(
     body: Any,
     header_args: tuple[Any, ...],
     options: RequestOptions,
+    targets: Optional[TargetCache] = None,
 ) -> PreparedRequest:
-    """Validate a call of ``operation`` and build the request it sends."""
+    """Validate a call of ``operation`` and build the request it sends.
+
+    ``targets`` is the client's cache of :class:`CallTarget` by operation; without it, or
+    when an option changes the URL or headers, the target is built for this call alone.
+    """
     if options and not OPTION_NAMES.issuperset(options):
         unknown = ", ".join(sorted(set(options) - OPTION_NAMES))
         raise ApiTypeError(f"{operation.name}() got unexpected keyword argument(s): {unknown}")
 
     payload = encode_body(operation, body)
 
+    if targets is not None and _TARGET_OPTIONS.isdisjoint(options):
+        target = _cached_target(operation, configuration, base_headers, targets)
+    else:
+        target = build_target(operation, configuration, base_headers, options)
+    headers = target.headers
+    if operation.header_params:
+        headers = {**headers, **_header_arguments(operation, header_args)}
+    timeouts, policy, deadline = target.timeouts, target.retry_policy, target.deadline
+    if options:
+        if "_request_timeout" in options:
+            timeouts = normalize_timeout(options["_request_timeout"])
+        if "_retries" in options:
+            policy = resolve_policy(options["_retries"])
+        if "_deadline" in options:
+            deadline = _deadline(options["_deadline"])
+    return PreparedRequest(
+        operation.method, target.url, headers, payload, timeouts, policy, deadline
+    )
+
+
+def _cached_target(
+    operation: Operation[Any],
+    configuration: Configuration,
+    base_headers: Mapping[str, str],
+    targets: TargetCache,
+) -> CallTarget:
+    settings = (*configuration.call_settings(), base_headers)
+    target = targets.get(operation.name)
+    # The stored settings hold copies of the dicts, so this compares contents: a key or
+    # header changed in place since the last call is seen.
+    if target is None or target.settings != settings:
+        target = build_target(operation, configuration, base_headers, {})
+        target.settings = tuple(
+            value.copy() if isinstance(value, (dict, list)) else value for value in settings
+        )
+        targets[operation.name] = target
+    return target
+
+
+def build_target(
+    operation: Operation[Any],
+    configuration: Configuration,
+    base_headers: Mapping[str, str],
+    options: RequestOptions,
+) -> CallTarget:
+    """Resolve and check the URL, headers and the configuration's limits for ``operation``."""
     host_index = options.get("_host_index")
     if host_index is None:
         host = configuration.host
@@ -83,17 +171,12 @@ def prepare_request(
             "refusing to send keys over plain http:// to a host that is not this machine; "
             "use https://, or set configuration.allow_insecure_http = True"
         )
-
-    headers = build_headers(operation, configuration, base_headers, header_args, options)
-    timeout_spec = options.get("_request_timeout", configuration.timeout)
-    return PreparedRequest(
-        operation.method,
+    return CallTarget(
         url,
-        headers,
-        payload,
-        normalize_timeout(timeout_spec),
-        resolve_policy(options.get("_retries", configuration.retries)),
-        _deadline(options.get("_deadline", configuration.deadline)),
+        build_headers(operation, configuration, base_headers, options),
+        normalize_timeout(configuration.timeout),
+        resolve_policy(configuration.retries),
+        _deadline(configuration.deadline),
     )
 
 
@@ -101,17 +184,10 @@ def build_headers(
     operation: Operation[Any],
     configuration: Configuration,
     base_headers: Mapping[str, str],
-    header_args: tuple[Any, ...],
     options: RequestOptions,
 ) -> dict[str, str]:
-    """The call's headers: the client's, header arguments, per-call extras, then the keys."""
+    """The call's headers: the client's, per-call extras, then the keys."""
     headers = dict(base_headers)
-    for name, value in zip(operation.header_params, header_args):
-        if value is None or value == "":
-            raise ApiValueError(f"{operation.name}(): {name} is required")
-        check_header(name, value)
-        headers[name] = value
-
     extra_headers = options.get("_headers")
     if extra_headers:
         for name, value in extra_headers.items():
@@ -132,6 +208,17 @@ def build_headers(
         _apply_request_auth(request_auth, headers)
     else:
         _apply_configured_keys(operation, configuration, headers)
+    return headers
+
+
+def _header_arguments(operation: Operation[Any], header_args: tuple[Any, ...]) -> dict[str, str]:
+    """The operation's required header parameters (``origin``), checked."""
+    headers = {}
+    for name, value in zip(operation.header_params, header_args):
+        if value is None or value == "":
+            raise ApiValueError(f"{operation.name}(): {name} is required")
+        check_header(name, value)
+        headers[name] = value
     return headers
 
 
@@ -171,7 +258,6 @@ def _check_json_media_type(value: Any, what: str) -> None:
 def _apply_configured_keys(
     operation: Operation[Any], configuration: Configuration, headers: dict[str, str]
 ) -> None:
-    checked = configuration.checked_keys
     for name in operation.auth:
         value = configuration.get_api_key_with_prefix(name)
         if not value:
@@ -181,9 +267,7 @@ def _apply_configured_keys(
                 f"{operation.name}(): key {name} is not set; "
                 f"set configuration.api_key[{name!r}]"
             )
-        if checked.get(name) != value:  # a key is checked once, not on every call
-            check_header(name, value)
-            checked[name] = value
+        check_header(name, value)
         headers[name] = value
 
 

@@ -60,7 +60,8 @@ class ApiClient(BaseApiClient):
     ) -> ApiResponse[ResponseT]:
         """Validate, send and parse one call, retrying as the policy allows."""
         request = prepare_request(
-            operation, self.configuration, self.default_headers, body, header_args, options
+            operation, self.configuration, self.default_headers, body, header_args, options,
+            self._targets,
         )
         steps = exchange(operation, request, self.configuration.log_level)
         step = next(steps)
@@ -98,7 +99,8 @@ class ApiClient(BaseApiClient):
         Release it with ``async with response:`` or ``response.release()``.
         """
         request = prepare_request(
-            operation, self.configuration, self.default_headers, body, header_args, options
+            operation, self.configuration, self.default_headers, body, header_args, options,
+            self._targets,
         )
         return await self.rest_client.request(
             request.method, request.url, request.headers, request.body, request.timeouts,

@@ -9,8 +9,10 @@ has no equivalent in every version the extra allows.
 from __future__ import annotations
 
 import asyncio
+import math
 import ssl
 import time
+from functools import lru_cache
 from typing import Any, Mapping, Optional
 
 from voucherify._pipeline.headers import forbidden_header_error
@@ -53,6 +55,13 @@ def translate_transport_error(exc: BaseException) -> ApiTransportException:
     return ApiConnectionException(
         f"connection broken: {type(exc).__name__}: {exc}", request_sent=None
     )
+
+
+@lru_cache(maxsize=64)
+def _client_timeout(
+    total: Optional[float], connect: Optional[float], read: Optional[float]
+) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
 
 
 def _ssl_setting(configuration: Configuration) -> Any:
@@ -110,7 +119,10 @@ class AsyncRESTClientObject:
     ) -> aiohttp.ClientResponse:
         """Send one request and return the reply unread; redirects are never followed."""
         connect, read = timeouts or (None, None)
-        timeout = aiohttp.ClientTimeout(total=deadline, sock_connect=connect, sock_read=read)
+        if deadline is not None:
+            # Whole milliseconds, rounded down, so that calls share a few cached timeouts.
+            deadline = max(math.floor(deadline * 1000) / 1000, 0.001)
+        timeout = _client_timeout(deadline, connect, read)
         proxy = self._proxy(url)
         try:
             return await self._session_for_loop().request(
