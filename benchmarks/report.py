@@ -101,13 +101,19 @@ def render(meta: dict[str, Any], rows: list[Row], notes: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _not_same(who: str, calls: dict[str, Any]) -> list[str]:
+    """A note for each urllib3 contender that did not send the SDK's request byte for byte."""
+    checks = {"same_request": "the floor", "same_request_pool": "the connection pool"}
+    return [f"{who}: {what} did NOT send the same request as the SDK"
+            for key, what in checks.items() if not calls.get(key, True)]
+
+
 def notes_for(results: dict[str, Any], summary: dict[str, float]) -> list[str]:
     """Things worth a look that the table does not show."""
     notes: list[str] = []
     calls = results["calls"]
     for mode in ("sync", "aio"):
-        if not calls[mode]["same_request"]:
-            notes.append(f"{mode}: the floor did NOT send the same request as the SDK")
+        notes += _not_same(mode, calls[mode])
     bulk = results["bulk_latency"]
     for kind in ("track_events", "threads_floor", "aio_gather", "aio_floor"):
         runs = [run for run in bulk["runs"] if run["kind"] == kind]
@@ -133,8 +139,8 @@ def notes_for(results: dict[str, Any], summary: dict[str, float]) -> list[str]:
     if failed:
         notes.append(f"bulk: {failed} events were not sent successfully")
     official = results["official_calls"]
-    if official.get("status") == "ok" and not official["same_request"]:
-        notes.append("official: the floor did NOT send the same request as the SDK")
+    if official.get("status") == "ok":
+        notes += _not_same("official", official)
     if summary.get("sync_server_share", 0.0) > 0.25:
         notes.append("the benchmark server is not much faster than the floor client here: "
                      "per-call wall ratios are diluted toward 1")

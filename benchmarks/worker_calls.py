@@ -16,6 +16,9 @@ connection, the order reversed every other round, and records wall and CPU
 - ``sdk``: ``EventsApi.track_custom_event(events_create_request_body=body)``;
 - ``floor``: the same request bytes through bare urllib3 (``PoolManager().request``) or
   aiohttp (``ClientSession.post``), then ``json.loads`` of the reply;
+- ``pool`` (sync only): the same bytes through urllib3's connection pool for the host,
+  ``HTTPConnectionPool.urlopen(..., retries=False, redirect=False)``, then ``json.loads``:
+  the leanest urllib3 path, the one the SDK's own transport takes;
 - ``raw`` (sync only): the same bytes through a plain socket, reply read and not parsed:
   what the loopback and the server cost alone.
 """
@@ -146,16 +149,25 @@ def run_sync(plan: dict[str, Any]) -> dict[str, Any]:
         sdk()
         head, sent = last_request(url)
         headers = dict(header_pairs(head))
-        pool = urllib3.PoolManager()
+        manager = urllib3.PoolManager()
+        pool = urllib3.connection_from_url(url)
+        raw = RawClient(url, head + b"\r\n\r\n" + sent)
 
         def floor() -> object:
-            return json.loads(pool.request("POST", url + PATH, body=sent, headers=headers).data)
+            return json.loads(manager.request("POST", url + PATH, body=sent, headers=headers).data)
 
-        floor()
-        same = last_request(url) == (head, sent)
-        raw = RawClient(url, head + b"\r\n\r\n" + sent)
+        def pool_call() -> object:
+            response = pool.urlopen(
+                "POST", PATH, body=sent, headers=headers, retries=False, redirect=False
+            )
+            return json.loads(response.data)
+
         try:
-            contenders = {"sdk": sdk, "floor": floor, "raw": raw.call}
+            floor()
+            checks = {"same_request": last_request(url) == (head, sent)}
+            pool_call()
+            checks["same_request_pool"] = last_request(url) == (head, sent)
+            contenders = {"sdk": sdk, "floor": floor, "pool": pool_call, "raw": raw.call}
             for call in contenders.values():
                 for _ in range(warmup):
                     call()
@@ -164,8 +176,9 @@ def run_sync(plan: dict[str, Any]) -> dict[str, Any]:
             after = get_json(url, "/__stats")
         finally:
             raw.close()
-            pool.clear()
-    return report(samples, head, sent, same, before, after)
+            pool.close()
+            manager.clear()
+    return report(samples, head, sent, checks, before, after)
 
 
 async def run_aio_calls(plan: dict[str, Any]) -> dict[str, Any]:
@@ -190,9 +203,10 @@ async def run_aio_calls(plan: dict[str, Any]) -> dict[str, Any]:
 
         await floor()
         floor_head, floor_sent = last_request(url)
-        same = sorted(header_pairs(floor_head)) == sorted(header_pairs(head)) and (
-            floor_sent == sent
-        )
+        checks = {
+            "same_request": sorted(header_pairs(floor_head)) == sorted(header_pairs(head))
+            and floor_sent == sent
+        }
         contenders = {"sdk": sdk, "floor": floor}
         for call in contenders.values():
             for _ in range(warmup):
@@ -200,14 +214,14 @@ async def run_aio_calls(plan: dict[str, Any]) -> dict[str, Any]:
         before = get_json(url, "/__stats")
         samples = await measure_async(contenders, plan["rounds"], plan["per_round"])
         after = get_json(url, "/__stats")
-    return report(samples, head, sent, same, before, after)
+    return report(samples, head, sent, checks, before, after)
 
 
 def report(
     samples: Samples,
     head: bytes,
     sent: bytes,
-    same: bool,
+    checks: dict[str, bool],
     before: dict[str, Any],
     after: dict[str, Any],
 ) -> dict[str, Any]:
@@ -216,7 +230,7 @@ def report(
         "sdk": {"version": voucherify.__version__, "file": voucherify.__file__},
         "urllib3": getattr(urllib3, "__version__", "unknown"),
         "samples": samples,
-        "same_request": same,
+        **checks,
         "request_bytes": len(head) + 4 + len(sent),
         "header_names": [name for name, _ in header_pairs(head)],
         "server": {

@@ -38,6 +38,10 @@ POSITIVE = [
     *(f"{mode}_{who}_{kind}_us" for mode in ("sync", "aio") for who in ("sdk", "floor")
       for kind in ("wall", "cpu")),
     *(f"{mode}_{kind}_ratio" for mode in ("sync", "aio") for kind in ("wall", "cpu")),
+    # sync: urllib3's connection pool directly, and the SDK's ratio to it
+    *(f"sync_pool_{kind}_us" for kind in ("wall", "cpu")),
+    *(f"sync_vs_pool_{kind}_{what}" for kind in ("wall", "cpu")
+      for what in ("ratio", "paired_ratio")),
     "sync_raw_wall_us",
     "sync_server_cpu_per_request_us",
     "sync_server_share",
@@ -133,10 +137,15 @@ def test_json_has_meta_rows_and_raw_results(smoke_run: dict[str, Any]) -> None:
         assert set(row) == ROW_FIELDS
         assert row["status"] in {"PASS", "MISS", "info", "n/a"}
     assert {row["section"] for row in rows} == {"import", "per call", "bulk"}
+    pool_rows = [row for row in rows if "connection pool directly" in row["measurement"]]
+    assert [row["measurement"].rsplit(": ", 1)[1] for row in pool_rows] == [
+        "wall per call", "client CPU per call"]
+    assert all(row["section"] == "per call" and row["status"] == "info" for row in pool_rows)
     results = document["results"]
     assert set(results) == {"imports", "calls", "official_calls", "bulk_latency",
                             "bulk_rate_limit"}
     assert results["calls"]["sync"]["same_request"] is True
+    assert results["calls"]["sync"]["same_request_pool"] is True
     assert results["calls"]["aio"]["same_request"] is True
     imports = results["imports"]["samples"]
     assert all(len(imports[name]["wall_s"]) == document["settings"]["import_rounds"]
