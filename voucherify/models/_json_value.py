@@ -70,8 +70,10 @@ def _container_problem(
         return ([], f"nested deeper than {MAX_DEPTH} levels")
     is_dict = isinstance(value, dict)
     for key, item in value.items() if is_dict else enumerate(value):  # type: ignore[union-attr]
-        if is_dict and not (isinstance(key, str) and _encodable(key)):
+        if is_dict and not (isinstance(key, str) and (key.isascii() or _encodable(key))):
             return ([], "object keys must be strings of valid Unicode")
+        if type(item) is str and item.isascii():
+            continue  # the usual metadata value, checked without another call
         problem = json_value_problem(item, depth + 1)
         if problem is not None:
             problem[0].insert(0, key)
