@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import re
 import subprocess
 import sys
 from importlib import metadata
-from typing import Any
+from typing import Any, Optional
 
-from benchmarks.analysis import Row
+from benchmarks.analysis import Row, Spread, formatted
 from benchmarks.children import REPO
+from benchmarks.settings import TARGETS
 
 COLUMNS = ("measurement", "SDK", "floor", "SDK vs floor", "target", "status")
 
@@ -65,13 +67,20 @@ def machine(mode: str) -> dict[str, Any]:
     }
 
 
-def render(meta: dict[str, Any], rows: list[Row], notes: list[str]) -> str:
+def render(meta: dict[str, Any], rows: list[Row], notes: list[str],
+           spreads: Optional[list[Spread]] = None) -> str:
+    """The table; with more than one run, ``spreads`` (analysis.across_runs) under it."""
     official = meta.get("official", {})
     reference = f"official {official.get('version', '')} (reference)".replace("  ", " ")
     header = (*COLUMNS, reference)
     git = meta["git"]
+    runs = meta.get("runs", 1)
+    what = f"{meta['mode']} run" if runs == 1 else f"{meta['mode']} mode, median of {runs} runs"
+    took = (f"run took {meta.get('duration_s', 0.0):.0f} s" if runs == 1 else
+            f"{runs} runs took {meta.get('duration_s', 0.0):.0f} s in all; every number in the "
+            "table is the median of its values across runs")
     lines = [
-        f"## voucherify benchmarks: {meta['mode']} run, {meta['date']}",
+        f"## voucherify benchmarks: {what}, {meta['date']}",
         "",
         f"- machine: nproc {meta['nproc']} ({meta['cpu_model']}), {meta['platform']}, "
         f"load average {meta['loadavg_start'][0]:.2f} at start, "
@@ -79,8 +88,7 @@ def render(meta: dict[str, Any], rows: list[Row], notes: list[str]) -> str:
         f"- python {meta['python']} ({meta['executable']}); urllib3 "
         f"{meta['versions']['urllib3']}, pydantic {meta['versions']['pydantic']}, aiohttp "
         f"{meta['versions']['aiohttp']}",
-        f"- commit {git['commit']}{' + uncommitted changes' if git['dirty'] else ''}; "
-        f"run took {meta.get('duration_s', 0.0):.0f} s",
+        f"- commit {git['commit']}{' + uncommitted changes' if git['dirty'] else ''}; {took}",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",
@@ -96,9 +104,27 @@ def render(meta: dict[str, Any], rows: list[Row], notes: list[str]) -> str:
     verdicts = [row.status for row in rows]
     lines += ["", f"{verdicts.count('PASS')} PASS, {verdicts.count('MISS')} MISS "
               f"(targets marked `harness` or `test_bulk.py` are not from issue 7)."]
+    if runs > 1 and spreads is not None:
+        lines += ["", *render_spreads(spreads, runs)]
     if notes:
         lines += ["", "Notes:"] + [f"- {note}" for note in notes]
     return "\n".join(lines) + "\n"
+
+
+def render_spreads(spreads: list[Spread], runs: int) -> list[str]:
+    """The "Across N runs" section: min / median / max of each judged number, and how many
+    runs met the target (the table's status is the verdict on the median)."""
+    lines = [f"Across {runs} runs (min / median / max; the status above is on the median):", ""]
+    for spread in spreads:
+        low, middle, high = (formatted(spread.target_key, value)
+                             for value in (spread.low, spread.median, spread.high))
+        measured = "" if spread.measured == spread.runs else f", measured in {spread.measured}"
+        label = re.sub(r" \([^()]*\)$", "", spread.measurement)  # the table has the details
+        lines.append(
+            f"- {label}: {low} / {middle} / {high} ({spread.met} of {spread.runs} runs met "
+            f"{TARGETS[spread.target_key].text}{measured})"
+        )
+    return lines
 
 
 def _not_same(who: str, calls: dict[str, Any]) -> list[str]:
@@ -110,6 +136,11 @@ def _not_same(who: str, calls: dict[str, Any]) -> list[str]:
 
 def notes_for(results: dict[str, Any], summary: dict[str, float]) -> list[str]:
     """Things worth a look that the table does not show."""
+    return result_notes(results) + summary_notes(summary)
+
+
+def result_notes(results: dict[str, Any]) -> list[str]:
+    """The notes that come from one run's raw results (requests, connections, failures)."""
     notes: list[str] = []
     calls = results["calls"]
     for mode in ("sync", "aio"):
@@ -141,6 +172,12 @@ def notes_for(results: dict[str, Any], summary: dict[str, float]) -> list[str]:
     official = results["official_calls"]
     if official.get("status") == "ok":
         notes += _not_same("official", official)
+    return notes
+
+
+def summary_notes(summary: dict[str, float]) -> list[str]:
+    """The notes that come from the summary's numbers (one run's, or the medians)."""
+    notes: list[str] = []
     if summary.get("sync_server_share", 0.0) > 0.25:
         notes.append("the benchmark server is not much faster than the floor client here: "
                      "per-call wall ratios are diluted toward 1")
@@ -151,3 +188,30 @@ def notes_for(results: dict[str, Any], summary: dict[str, float]) -> list[str]:
         "closer to 1 than CPU ratios"
     )
     return notes
+
+
+def _which_runs(indexes: list[int], runs: int) -> str:
+    if len(indexes) == runs:
+        return f"every one of the {runs} runs"
+    numbers = [str(index + 1) for index in indexes]
+    listed = numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " and " + numbers[-1]
+    return f"run{'s' if len(numbers) > 1 else ''} {listed} of {runs}"
+
+
+def combined_notes(per_run_result_notes: list[list[str]], summary: dict[str, float],
+                   partial: dict[str, int]) -> list[str]:
+    """The notes of several runs: each run's result notes once, saying which runs had it,
+    then the notes on the median summary, then which numbers some runs lack."""
+    runs = len(per_run_result_notes)
+    seen: dict[str, list[int]] = {}
+    for index, notes in enumerate(per_run_result_notes):
+        for note in notes:
+            seen.setdefault(note, []).append(index)
+    out = [f"{note} ({_which_runs(indexes, runs)})" for note, indexes in seen.items()]
+    out += summary_notes(summary)
+    if partial:
+        listed = ", ".join(f"{key} ({count})" for key, count in list(partial.items())[:6])
+        more = f" and {len(partial) - 6} more" if len(partial) > 6 else ""
+        out.append(f"{len(partial)} numbers were measured in only some of the {runs} runs; "
+                   f"their medians are over those runs: {listed}{more}")
+    return out
