@@ -161,7 +161,7 @@ def table_rows(summary: dict[str, float], results: dict[str, Any], official_stat
     rows = analysis.import_rows(summary, None if import_status == "ok" else import_status)
     rows += analysis.call_rows(summary, "sync", "sync `track_custom_event`", calls_status)
     rows += analysis.call_rows(summary, "aio", "aio `track_custom_event`",
-                               "n/a (no async client)")
+                               "n/a (no async client)", target_key="aio_call_ratio")
     rows.append(analysis.server_row(summary))
     rows += analysis.bulk_rows(summary)
     return rows

@@ -78,13 +78,16 @@ TARGETS: dict[str, Target] = {
     "import_net_ratio": Target("<= 1.15", 1.15),
     "import_rss_diff_mb": Target("<= +10 MiB", 10.0),
     "call_ratio": Target("<= 1.05", 1.05),
+    "aio_call_ratio": Target("<= 1.05", 1.05, source="harness"),
     "bulk_vs_floor": Target(">= x0.95 bare", 0.95, at_most=False, source="harness"),
     "rate_fraction": Target(">= 0.90", 0.90, at_most=False, source="test_bulk.py"),
     "rate_429s": Target("= 0", 0.0, source="test_bulk.py"),
     "server_share": Target("<= 0.25", 0.25, source="harness: validity check"),
 }
-"""Targets: issue 7's; the bulk tests' own claim (>= 90 % of a rate limit, no 429s); for
-bulk against a slow server, within 5 % of a bare client's throughput (the harness's: the
-issue gives none, and even a bare client stays well under C / latency, see README); and
-the harness's validity check (the server spends at most a quarter of the floor client's
-CPU time per request)."""
+"""Targets: issue 7's; for the async client, the same 1.05 against a bare aiohttp POST (the
+harness's: the issue's per-call target names the urllib3 POST, and gives the async client a
+floor to be measured against but no number); the bulk tests' own claim (>= 90 % of a rate
+limit, no 429s); for bulk against a slow server, within 5 % of a bare client's throughput (the
+harness's: the issue gives none, and even a bare client stays well under C / latency, see
+README); and the harness's validity check (the server spends at most a quarter of the floor
+client's CPU time per request)."""
