@@ -423,6 +423,36 @@ async def test_without_preload_content_returns_the_unread_aiohttp_response(
 
 
 @pytest.mark.asyncio
+async def test_socket_options_apply_to_the_connection() -> None:
+    body = json.dumps(EXAMPLE_RESPONSE).encode()
+
+    def head_then_body(conn: socket.socket) -> None:
+        # The body comes late, so the unread response still holds its connection.
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+        time.sleep(0.2)
+        conn.sendall(body)
+
+    priority_option = (socket.SOL_SOCKET, socket.SO_PRIORITY)
+    with RawServer(head_then_body, keep_alive=True) as server:
+        configuration = make_configuration(server.url)
+        for options, priority in ((None, 0), ([(*priority_option, 3)], 3)):
+            configuration.socket_options = options  # read when the client is made
+            async with aio.ApiClient(configuration) as client:
+                api = aio.EventsApi(client)
+                response = await api.track_custom_event_without_preload_content(
+                    events_create_request_body=MINIMAL_BODY
+                )
+                async with response:
+                    assert response.connection is not None
+                    transport = response.connection.transport
+                    assert transport is not None
+                    sock = transport.get_extra_info("socket")
+                    assert sock.getsockopt(*priority_option) == priority
+                    await response.read()
+
+
+@pytest.mark.asyncio
 async def test_client_side_without_preload_content(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/client/v1/events").respond_with_json(EXAMPLE_RESPONSE)
     async with aio.ApiClient(make_configuration(httpserver.url_for("/"))) as client:

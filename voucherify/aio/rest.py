@@ -2,14 +2,16 @@
 
 It mirrors :mod:`voucherify.rest` (TLS settings, proxies, no redirects, timeouts, the
 "was the request sent?" verdict on every failure); what to send and what a reply means is
-decided elsewhere, once for both clients. ``socket_options`` is not applied here: aiohttp
-has no equivalent in every version the extra allows.
+decided elsewhere, once for both clients. ``socket_options`` needs aiohttp 3.12 or newer
+(its ``socket_factory``); with an older aiohttp the client refuses them rather than ignore them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import math
+import socket
 import ssl
 import time
 from functools import lru_cache
@@ -23,6 +25,7 @@ from voucherify.exceptions import (
     ApiSSLException,
     ApiTimeoutException,
     ApiTransportException,
+    ApiValueError,
 )
 
 try:
@@ -64,6 +67,31 @@ def _client_timeout(
     return aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
 
 
+def _socket_args(options: Optional[list[tuple[int, int, int]]]) -> dict[str, Any]:
+    """``TCPConnector`` arguments that apply ``Configuration.socket_options`` to every socket."""
+    if options is None:
+        return {}
+    if "socket_factory" not in inspect.signature(aiohttp.TCPConnector).parameters:
+        raise ApiValueError(
+            "configuration.socket_options needs aiohttp 3.12 or newer in the async client; "
+            f"this is aiohttp {aiohttp.__version__}"
+        )
+    chosen = list(options)
+
+    def make_socket(address: Any) -> socket.socket:
+        family, kind, protocol = address[0], address[1], address[2]
+        sock = socket.socket(family, kind, protocol)
+        try:
+            for level, name, value in chosen:
+                sock.setsockopt(level, name, value)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    return {"socket_factory": make_socket}
+
+
 def _ssl_setting(configuration: Configuration) -> Any:
     if not configuration.verify_ssl:
         return False
@@ -90,6 +118,7 @@ class AsyncRESTClientObject:
         self._server_hostname: Optional[str] = configuration.tls_server_name or (
             assert_hostname if isinstance(assert_hostname, str) else None
         )
+        self._socket_args = _socket_args(configuration.socket_options)
         self._session: Optional[aiohttp.ClientSession] = None
         self._proxies: dict[str, Optional[str]] = {}
 
@@ -97,7 +126,9 @@ class AsyncRESTClientObject:
         session = self._session
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(
-                limit=max(100, self._configuration.connection_pool_maxsize), ssl=self._ssl
+                limit=max(100, self._configuration.connection_pool_maxsize),
+                ssl=self._ssl,
+                **self._socket_args,
             )
             session = aiohttp.ClientSession(connector=connector, trust_env=False)
             self._session = session
