@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -12,9 +14,11 @@ from pathlib import Path
 
 import pytest
 import trustme
+import urllib3
 from pytest_httpserver import HTTPServer
 
 import voucherify
+from voucherify.rest import translate_transport_error
 
 from conftest import APP_TOKEN, EXAMPLE_RESPONSE, MINIMAL_BODY, make_configuration
 from rawserver import RawServer, close_without_reply, reply, reset, stall
@@ -182,6 +186,71 @@ def test_close_closes_the_kept_alive_connections_at_once() -> None:
         assert not any(thread.is_alive() for thread in server._threads)
 
 
+def test_close_closes_connections_a_response_still_refers_to() -> None:
+    body = json.dumps(EXAMPLE_RESPONSE).encode()
+    with RawServer(reply(b"200 OK", body, close=False), keep_alive=True) as server:
+        client = voucherify.ApiClient(make_configuration(server.url))
+        response = voucherify.EventsApi(client).track_custom_event_without_preload_content(
+            events_create_request_body=MINIMAL_BODY
+        )
+        response.read()
+        response.release_conn()  # the connection is pooled again; the response keeps the pool
+        client.close()
+        for thread in server._threads:
+            thread.join(2)
+        assert not any(thread.is_alive() for thread in server._threads)
+        assert response.status == 200
+
+
+def test_a_pool_closed_as_a_call_begins_means_not_sent() -> None:
+    pool = urllib3.HTTPConnectionPool("127.0.0.1", 9)
+    error = translate_transport_error(urllib3.exceptions.ClosedPoolError(pool, "closed"))
+    assert isinstance(error, voucherify.ApiConnectionException)
+    assert error.request_sent is False
+
+
+def test_calls_racing_close_from_another_thread_fail_only_unsent() -> None:
+    # close() closes the pools at once, so a call that took its pool just before may find
+    # it closed. Such a call has sent nothing and must say so (and be retried by the
+    # policy); every call that succeeded went out exactly once.
+    body = json.dumps(EXAMPLE_RESPONSE).encode()
+    with RawServer(reply(b"200 OK", body, close=False), keep_alive=True) as server:
+        with voucherify.ApiClient(make_configuration(server.url)) as client:
+            events = voucherify.EventsApi(client)
+            succeeded: list[int] = []
+            errors: list[voucherify.ApiException] = []
+
+            def track_many() -> None:
+                for _ in range(100):
+                    try:
+                        events.track_custom_event(
+                            events_create_request_body=MINIMAL_BODY, _retries=0
+                        )
+                        succeeded.append(1)
+                    except voucherify.ApiException as error:
+                        errors.append(error)
+
+            workers = [threading.Thread(target=track_many) for _ in range(4)]
+            interval = sys.getswitchinterval()
+            sys.setswitchinterval(1e-6)  # switch threads often, so that close() lands mid-call
+            try:
+                for worker in workers:
+                    worker.start()
+                while any(worker.is_alive() for worker in workers):
+                    client.close()
+                    time.sleep(0.0002)
+            finally:
+                sys.setswitchinterval(interval)
+                for worker in workers:
+                    worker.join()
+        assert len(succeeded) + len(errors) == 400
+        assert all(
+            isinstance(error, voucherify.ApiConnectionException) and error.request_sent is False
+            for error in errors
+        ), errors[:3]
+        assert server.requests == len(succeeded)
+
+
 def test_client_certificate_is_presented(ca: trustme.CA, tmp_path: Path) -> None:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("127.0.0.1").configure_cert(context)
@@ -238,3 +307,20 @@ def test_more_hosts_than_pooled_still_reach_each_host() -> None:
     finally:
         for server in servers:
             server.stop()
+
+
+def test_socket_options_apply_to_the_connection() -> None:
+    body = json.dumps(EXAMPLE_RESPONSE).encode()
+    with RawServer(reply(b"200 OK", body, close=False), keep_alive=True) as server:
+        for options, priority in ((None, 0), ([(socket.SOL_SOCKET, socket.SO_PRIORITY, 3)], 3)):
+            configuration = make_configuration(server.url)
+            configuration.socket_options = options
+            with voucherify.ApiClient(configuration) as client:
+                response = voucherify.EventsApi(client).track_custom_event_without_preload_content(
+                    events_create_request_body=MINIMAL_BODY
+                )
+                connection = response.connection
+                assert connection is not None and connection.sock is not None
+                assert connection.sock.getsockopt(socket.SOL_SOCKET, socket.SO_PRIORITY) == priority
+                response.read()
+                response.release_conn()

@@ -13,10 +13,11 @@ import ssl
 import threading
 import weakref
 from functools import lru_cache
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Mapping, Optional, Union
 
 import urllib3
 from urllib3 import exceptions as u3
+from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.util.retry import Retry
 from urllib3.util.url import parse_url
 
@@ -40,8 +41,9 @@ RESTResponse = urllib3.BaseHTTPResponse
 Timeouts = Optional[tuple[Optional[float], Optional[float]]]
 
 
-_Route = tuple[Callable[..., urllib3.BaseHTTPResponse], str]
-"""How to reach a URL: the ``urlopen`` of its pool or proxy manager, and the target to give it."""
+_Route = tuple[Union[HTTPConnectionPool, urllib3.PoolManager], str]
+"""How to reach a URL: its host's pool or its proxy manager, and the target to give its
+``urlopen`` (the path for a pool, the whole URL for a proxy manager)."""
 
 _MAX_ROUTES = 32
 
@@ -68,6 +70,10 @@ def translate_transport_error(exc: BaseException) -> ApiTransportException:
         text = str(exc)
         handshake = "CERTIFICATE_VERIFY_FAILED" in text or "handshake" in text.lower()
         return ApiSSLException(f"TLS failure: {text}", request_sent=False if handshake else None)
+    if isinstance(exc, u3.ClosedPoolError):
+        # Raised while taking a connection, before anything is sent: close() ran meanwhile.
+        return ApiConnectionException("the client was closed as this call began",
+                                      request_sent=False)
     if isinstance(exc, u3.ProxyError):
         return ApiConnectionException(f"proxy failure: {_reason(exc)}", request_sent=False)
     if isinstance(exc, u3.NewConnectionError):
@@ -115,9 +121,9 @@ class RESTClientObject:
                 # Straight to the host's pool: PoolManager.urlopen would parse the URL and
                 # look the pool up again on every call.
                 pool = self.pool_manager.connection_from_url(url)
-                route = (pool.urlopen, parse_url(url).request_uri)
+                route = (pool, parse_url(url).request_uri)
             else:
-                route = (self._proxy_manager(proxy).urlopen, url)
+                route = (self._proxy_manager(proxy), url)
             if len(self._routes) >= _MAX_ROUTES:
                 # Routes keep their pools alive, even ones the manager has since dropped.
                 self._routes.clear()
@@ -148,8 +154,8 @@ class RESTClientObject:
     ) -> urllib3.BaseHTTPResponse:
         """Send one request; redirects are not followed, so keys never go to another origin."""
         try:
-            urlopen, target = self._route_for(url)
-            return urlopen(
+            opener, target = self._route_for(url)
+            return opener.urlopen(
                 method,
                 target,
                 body=body,
@@ -160,6 +166,8 @@ class RESTClientObject:
                 preload_content=preload_content,
             )
         except (u3.HTTPError, OSError) as exc:
+            if isinstance(exc, u3.ClosedPoolError):
+                self._routes.pop(url, None)  # a retry looks the host's pool up again
             raise translate_transport_error(exc) from exc
         except ValueError:
             raise forbidden_header_error() from None
@@ -186,11 +194,20 @@ class RESTClientObject:
         return response.status, response.reason, response.headers, response.data
 
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection now.
+
+        urllib3's ``PoolManager.clear`` only forgets its pools, leaving their connections to
+        be closed when nothing refers to them any more (an unread response still does).
+        """
+        pools: list[Any] = [opener for opener, _ in self._routes.values()]
         self._routes.clear()
-        self.pool_manager.clear()
-        for manager in list(self._proxy_managers.values()):
+        for manager in [self.pool_manager, *self._proxy_managers.values()]:
+            # keys(), not iteration: the container refuses to be iterated without its lock.
+            pools += [manager.pools.get(key) for key in manager.pools.keys()]  # noqa: SIM118
             manager.clear()
+        for pool in pools:
+            if isinstance(pool, HTTPConnectionPool):
+                pool.close()
 
 
 def _pool_args(configuration: Configuration) -> dict[str, Any]:
