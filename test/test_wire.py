@@ -374,3 +374,109 @@ def test_limits_changed_in_the_configuration_apply_to_the_next_call() -> None:
         assert prepared().timeouts == (1.0, 4.0)
         client.configuration.timeout[1] = 7  # a list changed in place
         assert prepared().timeouts == (1.0, 7.0)
+
+
+def test_a_key_rotated_while_a_call_is_prepared_reaches_the_next_call(
+    httpserver: HTTPServer,
+) -> None:
+    # Another thread rotates the token just after this call read it: this call may send the
+    # old one, the next must not.
+    class RotatedRightAfterRead(dict):  # type: ignore[type-arg]
+        rotated = False
+
+        def get(self, name: Any, default: Any = None) -> Any:
+            value = super().get(name, default)
+            if name == "X-App-Token" and not self.rotated:
+                self.rotated = True
+                self["X-App-Token"] = "rotated-token"
+            return value
+
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    configuration = make_configuration(httpserver.url_for("/"))
+    configuration.api_key = RotatedRightAfterRead(configuration.api_key)
+    with voucherify.ApiClient(configuration) as client:
+        events = voucherify.EventsApi(client)
+        for _ in range(3):
+            events.track_custom_event(events_create_request_body=MINIMAL_BODY)
+    tokens = [request.headers["X-App-Token"] for request, _ in httpserver.log]
+    assert tokens == [APP_TOKEN, "rotated-token", "rotated-token"]
+
+
+def test_a_configuration_subclass_computing_keys_or_host_is_asked_every_call(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request("/a/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    httpserver.expect_request("/b/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+
+    class FromVault(voucherify.Configuration):
+        reads = 0
+
+        def get_api_key_with_prefix(self, identifier: str, alias: Any = None) -> Any:
+            if identifier != "X-App-Token":
+                return super().get_api_key_with_prefix(identifier, alias)
+            FromVault.reads += 1
+            return f"vault-token-{FromVault.reads}"
+
+    class Balanced(voucherify.Configuration):
+        calls = 0
+
+        @property
+        def host(self) -> str:
+            Balanced.calls += 1
+            return httpserver.url_for("/a/" if Balanced.calls % 2 else "/b/")
+
+        @host.setter
+        def host(self, value: str) -> None:
+            pass
+
+    for configuration in (FromVault(host=httpserver.url_for("/a/")), Balanced()):
+        configuration.api_key.update(make_configuration("http://127.0.0.1").api_key)
+        with voucherify.ApiClient(configuration) as client:
+            for _ in range(3):
+                voucherify.EventsApi(client).track_custom_event(
+                    events_create_request_body=MINIMAL_BODY
+                )
+    sent = [(request.path, request.headers["X-App-Token"]) for request, _ in httpserver.log]
+    assert [token for _, token in sent[:3]] == ["vault-token-1", "vault-token-2", "vault-token-3"]
+    assert [path for path, _ in sent[3:]] == ["/a/v1/events", "/b/v1/events", "/a/v1/events"]
+
+
+@pytest.mark.parametrize(
+    ("name", "valid", "invalid"), [("retries", 1, True), ("deadline", 1, True),
+                                   ("retries", 2, 2.0), ("timeout", 1, True)]
+)
+def test_an_invalid_limit_equal_to_the_last_valid_one_is_still_refused(
+    name: str, valid: Any, invalid: Any
+) -> None:
+    with voucherify.ApiClient(make_configuration("http://127.0.0.1:9")) as client:
+        from voucherify._pipeline.request import prepare_request
+        from voucherify.api.events_api import TRACK_CUSTOM_EVENT
+
+        def prepare() -> Any:
+            return prepare_request(
+                TRACK_CUSTOM_EVENT, client.configuration, client.default_headers,
+                MINIMAL_BODY, (), {}, client._targets,
+            )
+
+        setattr(client.configuration, name, valid)
+        prepare()
+        setattr(client.configuration, name, invalid)
+        with pytest.raises(voucherify.ApiTypeError):
+            prepare()
+
+
+def test_keys_in_another_mapping_type_changed_in_place_reach_the_next_call(
+    httpserver: HTTPServer,
+) -> None:
+    from collections import UserDict
+
+    httpserver.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    configuration = make_configuration(httpserver.url_for("/"))
+    configuration.api_key = UserDict(configuration.api_key)  # type: ignore[assignment]
+    with voucherify.ApiClient(configuration) as client:
+        events = voucherify.EventsApi(client)
+        events.track_custom_event(events_create_request_body=MINIMAL_BODY)
+        configuration.api_key["X-App-Token"] = "new-token"
+        events.track_custom_event(events_create_request_body=MINIMAL_BODY)
+    tokens = [request.headers["X-App-Token"] for request, _ in httpserver.log]
+    assert tokens == [APP_TOKEN, "new-token"]

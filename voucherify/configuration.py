@@ -60,6 +60,10 @@ AUTH_KEYS: tuple[str, ...] = (
 )
 
 
+_COMPUTED_SETTINGS = ("host", "get_host_from_settings", "get_api_key_with_prefix")
+"""What a subclass may override to decide the host or the keys at call time."""
+
+
 class Configuration:
     """Settings shared by every call of an :class:`~voucherify.ApiClient`.
 
@@ -82,6 +86,14 @@ class Configuration:
     """
 
     _default: ClassVar[Optional[Configuration]] = None
+    _settings_are_stored: ClassVar[bool] = True
+    """False for a subclass that computes the host or keys itself (see call_settings)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._settings_are_stored = all(
+            getattr(cls, name) is getattr(Configuration, name) for name in _COMPUTED_SETTINGS
+        )
 
     def __init__(
         self,
@@ -179,12 +191,16 @@ class Configuration:
         prefix = self.api_key_prefix.get(identifier)
         return f"{prefix} {key}" if prefix else key
 
-    def call_settings(self) -> tuple[Any, ...]:
+    def call_settings(self) -> Optional[tuple[Any, ...]]:
         """Every setting a call's URL, headers and limits are made from, dicts as they are.
 
         Clients compare it with what they last built from, so a change, even to a key set in
-        place (``api_key["X-App-Token"] = ...``), takes effect on the next call.
+        place (``api_key["X-App-Token"] = ...``), takes effect on the next call. ``None`` when
+        a subclass computes the host or the keys itself: then they are asked on every call.
         """
+        if not self._settings_are_stored:
+            return None
+        # The limits' types too: True == 1 and 2.0 == 2, but only one of each is valid.
         return (
             self._base_path,
             self.server_index,
@@ -192,8 +208,11 @@ class Configuration:
             self.api_key,
             self.api_key_prefix,
             self.allow_insecure_http,
+            type(self.timeout),
             self.timeout,
+            type(self.retries),
             self.retries,
+            type(self.deadline),
             self.deadline,
         )
 

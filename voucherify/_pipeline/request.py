@@ -138,17 +138,29 @@ def _cached_target(
     base_headers: Mapping[str, str],
     targets: TargetCache,
 ) -> CallTarget:
-    settings = (*configuration.call_settings(), base_headers)
+    current = configuration.call_settings()
+    if current is None:
+        return build_target(operation, configuration, base_headers, {})
+    settings = (*current, base_headers)
     target = targets.get(operation.name)
     # The stored settings hold copies of the dicts, so this compares contents: a key or
     # header changed in place since the last call is seen.
     if target is None or target.settings != settings:
+        # Copied before building: a change made meanwhile (another thread rotating a key)
+        # then differs from the copy, and the next call builds again.
+        snapshot = tuple(_copied(value) for value in settings)
         target = build_target(operation, configuration, base_headers, {})
-        target.settings = tuple(
-            value.copy() if isinstance(value, (dict, list)) else value for value in settings
-        )
+        target.settings = snapshot
         targets[operation.name] = target
     return target
+
+
+def _copied(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, list):
+        return list(value)
+    return value
 
 
 def build_target(
