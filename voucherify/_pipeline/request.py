@@ -35,30 +35,6 @@ _JSON_MEDIA_TYPE = re.compile(r"application/([\w.+-]+\+)?json\s*(;.*)?\Z", re.IG
 Timeouts = Optional[tuple[Optional[float], Optional[float]]]
 
 
-class PreparedRequest:
-    """A request ready for a transport: every field final and checked."""
-
-    __slots__ = ("body", "deadline", "headers", "method", "retry_policy", "timeouts", "url")
-
-    def __init__(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        body: bytes,
-        timeouts: Timeouts,
-        retry_policy: RetryPolicy,
-        deadline: Optional[float],
-    ) -> None:
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.body = body
-        self.timeouts = timeouts
-        self.retry_policy = retry_policy
-        self.deadline = deadline
-
-
 _TARGET_OPTIONS = frozenset({"_host_index", "_headers", "_content_type", "_request_auth"})
 """Per-call options that change the URL or headers, so the call builds its own."""
 
@@ -70,7 +46,7 @@ class CallTarget:
     client keeps one per operation and rebuilds it only when those settings change.
     """
 
-    __slots__ = ("deadline", "headers", "retry_policy", "settings", "timeouts", "url")
+    __slots__ = ("deadline", "headers", "retry_policy", "timeouts", "url")
 
     def __init__(
         self,
@@ -85,11 +61,31 @@ class CallTarget:
         self.timeouts = timeouts
         self.retry_policy = retry_policy
         self.deadline = deadline
-        self.settings: tuple[Any, ...] = ()
 
 
-TargetCache = dict[str, CallTarget]
-"""A client's call targets by operation name."""
+class PreparedRequest(CallTarget):
+    """A request ready for a transport, every field final and checked: a target, this
+    call's limits, and the method and encoded body."""
+
+    __slots__ = ("body", "method")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes,
+        timeouts: Timeouts,
+        retry_policy: RetryPolicy,
+        deadline: Optional[float],
+    ) -> None:
+        super().__init__(url, headers, timeouts, retry_policy, deadline)
+        self.method = method
+        self.body = body
+
+
+TargetCache = dict[str, tuple[tuple[Any, ...], CallTarget]]
+"""A client's call targets by operation name, each with the settings it was built from."""
 
 
 def prepare_request(
@@ -142,16 +138,16 @@ def _cached_target(
     if current is None:
         return build_target(operation, configuration, base_headers, {})
     settings = (*current, base_headers)
-    target = targets.get(operation.name)
+    cached = targets.get(operation.name)
     # The stored settings hold copies of the dicts, so this compares contents: a key or
     # header changed in place since the last call is seen.
-    if target is None or target.settings != settings:
-        # Copied before building: a change made meanwhile (another thread rotating a key)
-        # then differs from the copy, and the next call builds again.
-        snapshot = tuple(_copied(value) for value in settings)
-        target = build_target(operation, configuration, base_headers, {})
-        target.settings = snapshot
-        targets[operation.name] = target
+    if cached is not None and cached[0] == settings:
+        return cached[1]
+    # Copied before building: a change made meanwhile (another thread rotating a key) then
+    # differs from the copy, and the next call builds again.
+    snapshot = tuple(_copied(value) for value in settings)
+    target = build_target(operation, configuration, base_headers, {})
+    targets[operation.name] = (snapshot, target)
     return target
 
 
