@@ -256,7 +256,7 @@ def test_across_runs_gives_min_median_max_and_runs_that_met_the_target() -> None
         "",
         "- sync `track_custom_event`: wall per call: x0.900 / x1.000 / x1.200 "
         "(2 of 3 runs met <= 1.05)",
-        "- `track_events`, 60 events, stand-in limit 50/1 s: 0.85 / 0.90 / 0.95 "
+        "- `track_events`, 60 events, stand-in limit 50/1 s: 0.850 / 0.900 / 0.950 "
         "(1 of 3 runs met >= 0.90, measured in 2)",
     ]
 
