@@ -372,3 +372,8 @@ def test_serve_refuses_a_malformed_events_file(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "'text'" in result.stderr
+
+
+def test_an_unknown_setting_is_refused_before_any_process_starts() -> None:
+    with pytest.raises(TypeError, match="rate_limits"):
+        LocalVoucherify.start_process(rate_limits=(5, 1.0))  # type: ignore[call-arg]

@@ -83,19 +83,13 @@ class LocalVoucherify:
         client_rate_limit: Optional[tuple[int, float]] = None,
         event_schemas: Optional[Mapping[str, Mapping[str, str]]] = None,
     ) -> None:
-        if isinstance(allowed_origins, str):
-            raise TypeError("allowed_origins must be an iterable of origins, not one string")
         self.host = host
         self._requested_port = port
         self.app_id = make_key(app_id, "app_id")
         self.app_token = make_key(app_token, "app_token")
         self.client_app_id = make_key(client_app_id, "client_app_id")
         self.client_token = make_key(client_token, "client_token")
-        self.allowed_origins: Optional[frozenset[str]] = (
-            None
-            if allowed_origins is None
-            else frozenset(normalize_origin(origin) for origin in allowed_origins)
-        )
+        self.allowed_origins = normalized_origins(allowed_origins)
         self._state = State()
         self._faults = FaultQueue()
         self._endpoints = Endpoints(
@@ -278,6 +272,15 @@ class LocalVoucherify:
         if server is None:
             return "LocalVoucherify(stopped)"
         return f"LocalVoucherify(url='http://{self.host}:{server.server_address[1]}')"
+
+
+def normalized_origins(allowed_origins: Optional[Iterable[str]]) -> Optional[frozenset[str]]:
+    """The ``allowed_origins`` setting, each origin normalized; ``None`` allows any."""
+    if isinstance(allowed_origins, str):
+        raise TypeError("allowed_origins must be an iterable of origins, not one string")
+    if allowed_origins is None:
+        return None
+    return frozenset(normalize_origin(origin) for origin in allowed_origins)
 
 
 def make_key(value: Optional[str], name: str) -> str:

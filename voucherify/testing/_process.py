@@ -20,12 +20,13 @@ import sys
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Iterable, Mapping, Optional
+from typing import IO, Any, Mapping, Optional
+
+from typing_extensions import Unpack
 
 from voucherify.testing._admin import KEY_ENV, TOKEN_ENV, TOKEN_HEADER, request_from_json
-from voucherify.testing._endpoints import normalize_origin
 from voucherify.testing._fault_queue import check_injection
-from voucherify.testing._local import make_key
+from voucherify.testing._local import ServerOptions, make_key, normalized_origins
 from voucherify.testing._rate_limit import Limit, limit_from_pair, make_limit
 from voucherify.testing._schemas import EventSchemas, parse_definition
 from voucherify.testing._server import ADMIN_PREFIX
@@ -81,43 +82,34 @@ class LocalVoucherifyProcess:
 
     @classmethod
     def start(
-        cls,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        app_id: Optional[str] = None,
-        app_token: Optional[str] = None,
-        client_app_id: Optional[str] = None,
-        client_token: Optional[str] = None,
-        allowed_origins: Optional[Iterable[str]] = None,
-        rate_limit: Optional[tuple[int, float]] = None,
-        client_rate_limit: Optional[tuple[int, float]] = None,
-        event_schemas: Optional[Mapping[str, Mapping[str, str]]] = None,
-        startup_timeout: float = 10.0,
+        cls, startup_timeout: float = 10.0, **options: Unpack[ServerOptions]
     ) -> LocalVoucherifyProcess:
         """Start the child, wait until it prints its URL, give it the event definitions.
 
-        Settings are checked here first, so a mistake raises the same error as
-        :class:`LocalVoucherify` would, before any process starts. Raises ``RuntimeError``
-        with the child's output if it is not serving within ``startup_timeout`` seconds.
+        Takes :class:`LocalVoucherify`'s keywords. Settings are checked here first, so a
+        mistake raises the same error as that class would, before any process starts.
+        Raises ``RuntimeError`` with the child's output if it is not serving within
+        ``startup_timeout`` seconds.
         """
-        if isinstance(allowed_origins, str):
-            raise TypeError("allowed_origins must be an iterable of origins, not one string")
-        origins = None if allowed_origins is None else list(allowed_origins)
+        unknown = set(options) - set(ServerOptions.__annotations__)
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+        allowed = normalized_origins(options.get("allowed_origins"))
         keys = {
-            "app_id": make_key(app_id, "app_id"),
-            "app_token": make_key(app_token, "app_token"),
-            "client_app_id": make_key(client_app_id, "client_app_id"),
-            "client_token": make_key(client_token, "client_token"),
+            "app_id": make_key(options.get("app_id"), "app_id"),
+            "app_token": make_key(options.get("app_token"), "app_token"),
+            "client_app_id": make_key(options.get("client_app_id"), "client_app_id"),
+            "client_token": make_key(options.get("client_token"), "client_token"),
         }
         limits = {
-            "--rate-limit": limit_from_pair(rate_limit),
-            "--client-rate-limit": limit_from_pair(client_rate_limit),
+            "--rate-limit": limit_from_pair(options.get("rate_limit")),
+            "--client-rate-limit": limit_from_pair(options.get("client_rate_limit")),
         }
-        definitions = EventSchemas(event_schemas).definitions()
+        definitions = EventSchemas(options.get("event_schemas")).definitions()
         argv = [sys.executable, "-m", "voucherify.testing", "serve", "--exit-on-eof"]
-        argv += ["--host", host, "--port", str(int(port))]
-        for origin in origins or ():
+        argv += ["--host", options.get("host", "127.0.0.1")]
+        argv += ["--port", str(int(options.get("port", 0)))]
+        for origin in sorted(allowed or ()):
             argv += ["--allowed-origin", origin]
         for flag, limit in limits.items():
             if limit is not None:
@@ -142,7 +134,6 @@ class LocalVoucherifyProcess:
         )
         output = _Output(popen)
         url = output.first_line(startup_timeout)
-        allowed = None if origins is None else frozenset(map(normalize_origin, origins))
         if url is None or not url.startswith("http://"):
             exited = popen.poll() is not None
             _end(popen, output)
