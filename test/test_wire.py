@@ -353,14 +353,10 @@ def test_settings_changed_between_calls_apply_to_the_next_call(httpserver: HTTPS
 
 def test_limits_changed_in_the_configuration_apply_to_the_next_call() -> None:
     with voucherify.ApiClient(make_configuration("http://127.0.0.1:9")) as client:
-        from voucherify._pipeline.request import prepare_request
         from voucherify.api.events_api import TRACK_CUSTOM_EVENT
 
         def prepared() -> Any:
-            return prepare_request(
-                TRACK_CUSTOM_EVENT, client.configuration, client.default_headers,
-                MINIMAL_BODY, (), {}, client._targets,
-            )
+            return client._prepare(TRACK_CUSTOM_EVENT, MINIMAL_BODY, (), {})
 
         first = prepared()
         assert (first.timeouts, first.deadline) == ((5.0, 30.0), 60.0)
@@ -449,14 +445,10 @@ def test_an_invalid_limit_equal_to_the_last_valid_one_is_still_refused(
     name: str, valid: Any, invalid: Any
 ) -> None:
     with voucherify.ApiClient(make_configuration("http://127.0.0.1:9")) as client:
-        from voucherify._pipeline.request import prepare_request
         from voucherify.api.events_api import TRACK_CUSTOM_EVENT
 
         def prepare() -> Any:
-            return prepare_request(
-                TRACK_CUSTOM_EVENT, client.configuration, client.default_headers,
-                MINIMAL_BODY, (), {}, client._targets,
-            )
+            return client._prepare(TRACK_CUSTOM_EVENT, MINIMAL_BODY, (), {})
 
         setattr(client.configuration, name, valid)
         prepare()

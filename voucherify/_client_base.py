@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import platform
-from typing import ClassVar, Optional
+from typing import Any, ClassVar, Optional
 
 from typing_extensions import Self
 
 from voucherify._pipeline.headers import check_header
-from voucherify._pipeline.request import TargetCache
+from voucherify._pipeline.operation import Operation, RequestOptions
+from voucherify._pipeline.request import PreparedRequest, TargetCache, prepare_request
 from voucherify._version import __version__
 from voucherify.configuration import Configuration
 
@@ -53,6 +54,19 @@ class BaseApiClient:
         self._targets: TargetCache = {}
         """Each operation's URL, headers and limits, rebuilt when the settings change."""
         self._open_transport()
+
+    def _prepare(
+        self,
+        operation: Operation[Any],
+        body: Any,
+        header_args: tuple[Any, ...],
+        options: RequestOptions,
+    ) -> PreparedRequest:
+        """Validate one call and build its request from this client's settings."""
+        return prepare_request(
+            operation, self.configuration, self.default_headers, body, header_args, options,
+            self._targets,
+        )
 
     def _open_transport(self) -> None:
         """Make ``self.rest_client``, the transport; each client class has its own."""

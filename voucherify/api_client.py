@@ -15,7 +15,6 @@ import urllib3
 from voucherify._client_base import BaseApiClient
 from voucherify._pipeline.exchange import SLEEP, exchange
 from voucherify._pipeline.operation import Operation, RequestOptions, ResponseT
-from voucherify._pipeline.request import prepare_request
 from voucherify.api_response import ApiResponse
 from voucherify.exceptions import ApiTransportException
 from voucherify.rest import RESTClientObject
@@ -62,10 +61,7 @@ class ApiClient(BaseApiClient):
         The API classes' methods all end here. Failures raise with ``attempts``, ``slept``
         and ``retryable`` set; a success reports the same on the ``ApiResponse``.
         """
-        request = prepare_request(
-            operation, self.configuration, self.default_headers, body, header_args, options,
-            self._targets,
-        )
+        request = self._prepare(operation, body, header_args, options)
         steps = exchange(operation, request, self.configuration.log_level)
         step = next(steps)
         outcome: Any
@@ -98,10 +94,7 @@ class ApiClient(BaseApiClient):
         options: RequestOptions,
     ) -> urllib3.BaseHTTPResponse:
         """Validate and send one call; return the unread reply, whatever its status."""
-        request = prepare_request(
-            operation, self.configuration, self.default_headers, body, header_args, options,
-            self._targets,
-        )
+        request = self._prepare(operation, body, header_args, options)
         return self.rest_client.request(
             request.method,
             request.url,

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Optional
 from voucherify._client_base import BaseApiClient
 from voucherify._pipeline.exchange import SLEEP, exchange
 from voucherify._pipeline.operation import Operation, RequestOptions, ResponseT
-from voucherify._pipeline.request import prepare_request
 from voucherify.aio.rest import AsyncRESTClientObject
 from voucherify.api_response import ApiResponse
 from voucherify.exceptions import ApiTransportException
@@ -59,10 +58,7 @@ class ApiClient(BaseApiClient):
         options: RequestOptions,
     ) -> ApiResponse[ResponseT]:
         """Validate, send and parse one call, retrying as the policy allows."""
-        request = prepare_request(
-            operation, self.configuration, self.default_headers, body, header_args, options,
-            self._targets,
-        )
+        request = self._prepare(operation, body, header_args, options)
         steps = exchange(operation, request, self.configuration.log_level)
         step = next(steps)
         outcome: Any
@@ -98,10 +94,7 @@ class ApiClient(BaseApiClient):
 
         Release it with ``async with response:`` or ``response.release()``.
         """
-        request = prepare_request(
-            operation, self.configuration, self.default_headers, body, header_args, options,
-            self._targets,
-        )
+        request = self._prepare(operation, body, header_args, options)
         return await self.rest_client.request(
             request.method, request.url, request.headers, request.body, request.timeouts,
             request.deadline,
