@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Optional
 
 from typing_extensions import Self
 
-from voucherify._pipeline.headers import check_header
+from voucherify._pipeline.headers import check_header, put_header
 from voucherify._pipeline.operation import Operation, RequestOptions
 from voucherify._pipeline.request import PreparedRequest, TargetCache, prepare_request
 from voucherify._version import __version__
@@ -26,8 +26,12 @@ class BaseApiClient:
 
     :param configuration: host, keys and connection settings; the default
         :class:`Configuration` when omitted.
-    :param header_name: with ``header_value``, one extra header sent on every call.
+    :param header_name: with ``header_value``, one extra header sent on every call; the
+        log masks it like a key.
     :param cookie: a ``Cookie`` header sent on every call.
+
+    Header names ignore case: setting one that differs from an existing one only in case
+    replaces it, so each name goes out once.
     """
 
     _default: ClassVar[Optional[BaseApiClient]] = None
@@ -46,8 +50,11 @@ class BaseApiClient:
             "User-Agent": USER_AGENT,
             "X-Voucherify-Channel": CHANNEL,
         }
+        self._secret_headers: frozenset[str] = frozenset()
+        """Lower-case names of client headers the log masks (``header_name``)."""
         if header_name is not None and header_value is not None:
             self.set_default_header(header_name, header_value)
+            self._secret_headers = frozenset({header_name.lower()})
         if cookie is not None:
             self.set_default_header("Cookie", cookie)
         self.cookie = cookie
@@ -65,7 +72,7 @@ class BaseApiClient:
         """Validate one call and build its request from this client's settings."""
         return prepare_request(
             operation, self.configuration, self.default_headers, body, header_args, options,
-            self._targets,
+            self._targets, self._secret_headers,
         )
 
     def _open_transport(self) -> None:
@@ -75,16 +82,21 @@ class BaseApiClient:
     @property
     def user_agent(self) -> str:
         """The ``User-Agent`` header sent with every call."""
-        return self.default_headers["User-Agent"]
+        for name, value in self.default_headers.items():
+            if name.lower() == "user-agent":
+                return value
+        return ""
 
     @user_agent.setter
     def user_agent(self, value: str) -> None:
         self.set_default_header("User-Agent", value)
 
     def set_default_header(self, header_name: str, header_value: str) -> None:
-        """Send ``header_name: header_value`` on every call of this client."""
+        """Send ``header_name: header_value`` on every call of this client, replacing a
+        header of the same name in any case. Framing headers (``Content-Length``, ``Host``,
+        ``Connection``...) and values that are not one line of ASCII raise ``ApiValueError``."""
         check_header(header_name, header_value)
-        self.default_headers[header_name] = header_value
+        put_header(self.default_headers, header_name, header_value)
 
     @classmethod
     def get_default(cls) -> Self:

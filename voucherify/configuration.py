@@ -14,10 +14,10 @@ import os
 import platform
 import sys
 from functools import lru_cache
-from typing import Any, ClassVar, Optional, Union
+from typing import Any, ClassVar, Mapping, Optional, Union
 
 from voucherify._version import __version__
-from voucherify.exceptions import ApiValueError
+from voucherify.exceptions import ApiTypeError, ApiValueError
 
 DEFAULT_HOST = "https://api.voucherify.io"
 
@@ -58,6 +58,28 @@ AUTH_KEYS: tuple[str, ...] = (
     "X-Client-Application-Id",
     "X-Client-Token",
 )
+
+
+HOST_ENV = "VOUCHERIFY_HOST"
+"""The API's base URL, as ``host``."""
+REGION_ENV = "VOUCHERIFY_REGION"
+"""A shared cluster by plain name, as ``region``; not together with ``VOUCHERIFY_HOST``."""
+KEY_ENV: dict[str, str] = {
+    "X-App-Id": "VOUCHERIFY_APP_ID",
+    "X-App-Token": "VOUCHERIFY_APP_TOKEN",
+    "X-Client-Application-Id": "VOUCHERIFY_CLIENT_APP_ID",
+    "X-Client-Token": "VOUCHERIFY_CLIENT_TOKEN",
+}
+"""The environment variable of each key, by the header it is sent as."""
+
+
+def environment_for(host: str, keys: Mapping[str, str]) -> dict[str, str]:
+    """The environment variables that make :meth:`Configuration.from_env` give ``host`` and
+    ``keys`` (by header name): what a parent sets for a child process."""
+    environment = {HOST_ENV: host}
+    for header, value in keys.items():
+        environment[KEY_ENV[header]] = value
+    return environment
 
 
 _COMPUTED_SETTINGS = ("host", "get_host_from_settings", "get_api_key_with_prefix")
@@ -111,14 +133,14 @@ class Configuration:
     ) -> None:
         self._base_path = DEFAULT_HOST if host is None else host
         self.server_index = 0 if server_index is None and host is None else server_index
-        self.server_variables: dict[str, str] = dict(server_variables or {})
+        self.server_variables: dict[str, str] = _dict_of(server_variables, "server_variables")
         if region is not None:
             if host is not None:
                 raise ApiValueError("give either host or region, not both")
             self.server_index = 0
             self.server_variables["cluster"] = _cluster_for_region(region)
-        self.api_key: dict[str, str] = dict(api_key or {})
-        self.api_key_prefix: dict[str, str] = dict(api_key_prefix or {})
+        self.api_key: dict[str, str] = _dict_of(api_key, "api_key")
+        self.api_key_prefix: dict[str, str] = _dict_of(api_key_prefix, "api_key_prefix")
         self.timeout: TimeoutSpec = timeout
         self.deadline = deadline
         self.retries: Any = retries
@@ -141,6 +163,41 @@ class Configuration:
         self.debug = False
         """Log each attempt at DEBUG, headers included (keys masked), for this config only."""
         self._env_log_level = _LOG_LEVELS.get(os.environ.get("VOUCHERIFY_LOG", "").lower())
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Optional[Mapping[str, str]] = None,
+        *,
+        host: Optional[str] = None,
+        region: Optional[str] = None,
+        **settings: Any,
+    ) -> Configuration:
+        """A configuration from the environment: the host from ``VOUCHERIFY_HOST`` or
+        ``VOUCHERIFY_REGION`` (else the European cluster), the keys from
+        ``VOUCHERIFY_APP_ID``, ``VOUCHERIFY_APP_TOKEN``, ``VOUCHERIFY_CLIENT_APP_ID`` and
+        ``VOUCHERIFY_CLIENT_TOKEN`` (each only if set and not empty).
+
+        ``host`` or ``region`` given here win over both variables; ``settings`` go to the
+        constructor (``timeout=``, ``retries=``...). ``environ`` defaults to ``os.environ``.
+        Both variables set raise ``ApiValueError`` naming them; nothing is read implicitly
+        elsewhere, so ``Configuration()`` stays as the official SDK's.
+        """
+        env = os.environ if environ is None else environ
+        if host is None and region is None:
+            host, region = env.get(HOST_ENV) or None, env.get(REGION_ENV) or None
+            if host is not None and region is not None:
+                raise ApiValueError(f"{HOST_ENV} and {REGION_ENV} are both set; unset one")
+        try:
+            configuration = cls(host=host, region=region, **settings)
+        except ApiValueError as error:
+            where = REGION_ENV if region is not None else HOST_ENV
+            raise ApiValueError(f"{error} (from {where} or the region argument)") from None
+        for header, name in KEY_ENV.items():
+            value = env.get(name)
+            if value:
+                configuration.api_key[header] = value
+        return configuration
 
     @property
     def log_level(self) -> Optional[int]:
@@ -173,9 +230,12 @@ class Configuration:
         """The URL of server ``index`` with ``variables`` filled in (defaults otherwise)."""
         if index is None:
             return self._base_path
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise ApiTypeError(f"server_index must be an integer, not {type(index).__name__}")
+        variables = _variables(variables)
         if servers is None:
-            return _default_server_url(index, tuple(sorted((variables or {}).items())))
-        return _server_url(servers, index, variables or {})
+            return _default_server_url(index, tuple(sorted(variables.items())))
+        return _server_url(servers, index, variables)
 
     # -- keys --------------------------------------------------------------------------------
 
@@ -248,21 +308,60 @@ class Configuration:
     # -- safe descriptions -------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        keys = ", ".join(f"{name!r}: '***'" for name in self.api_key)
-        return f"Configuration(host={self.host!r}, api_key={{{keys}}})"
+        keys = ", ".join(f"{name!r}: '***'" for name in _names(self.api_key))
+        proxy = f", proxy={self._shown(self.proxy)!r}" if self.proxy else ""
+        return f"Configuration(host={self._shown_host()!r}, api_key={{{keys}}}{proxy})"
 
     def to_debug_report(self) -> str:
-        """Versions and settings for a bug report; never the keys."""
+        """Versions and settings for a bug report; never the keys, nor a URL's password."""
         return "\n".join(
             [
                 "Python SDK Debug Report:",
                 f"OS: {sys.platform}",
                 f"Python Version: {platform.python_version()}",
                 f"SDK Package Version: {__version__}",
-                f"Host: {self.host}",
-                f"Keys set: {', '.join(sorted(self.api_key)) or 'none'}",
+                f"Host: {self._shown_host()}",
+                f"Proxy: {self._shown(self.proxy) if self.proxy else 'none'}",
+                f"Keys set: {', '.join(sorted(_names(self.api_key))) or 'none'}",
             ]
         )
+
+    def _shown_host(self) -> str:
+        try:
+            host = self.host
+        except Exception as error:  # a description must not fail; the call will say why
+            return f"<not usable: {type(error).__name__}>"
+        return self._shown(host)
+
+    @staticmethod
+    def _shown(url: Any) -> str:
+        from voucherify._pipeline.urls import redact_url
+
+        return redact_url(url) if isinstance(url, str) else f"<{type(url).__name__}>"
+
+
+def _dict_of(value: Any, what: str) -> dict[str, str]:
+    """A copy of a constructor's mapping argument; the wrong type is an ``ApiTypeError``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ApiTypeError(f"{what} must be a dict, not {type(value).__name__}")
+    return dict(value)
+
+
+def _variables(variables: Any) -> dict[str, str]:
+    if variables is None:
+        return {}
+    if not isinstance(variables, Mapping) or not all(
+        isinstance(name, str) and isinstance(value, str) for name, value in variables.items()
+    ):
+        raise ApiTypeError("server_variables must be a dict of names to string values")
+    return dict(variables)
+
+
+def _names(keys: Any) -> list[str]:
+    """The key names of ``api_key`` for a description, whatever was assigned to it."""
+    return [str(name) for name in keys] if isinstance(keys, Mapping) else []
 
 
 def _servers() -> list[dict[str, Any]]:
@@ -303,7 +402,9 @@ def _default_server_url(index: int, variables: tuple[tuple[str, str], ...]) -> s
     return _server_url(_servers(), index, dict(variables))
 
 
-def _cluster_for_region(region: str) -> str:
+def _cluster_for_region(region: Any) -> str:
+    if not isinstance(region, str):
+        raise ApiTypeError(f"region must be a string, not {type(region).__name__}")
     name = region.strip().lower()
     if name in CLUSTERS:
         return name

@@ -16,6 +16,7 @@ from urllib3 import exceptions as u3
 
 from voucherify._pipeline import log
 from voucherify._pipeline.request import PreparedRequest, Timeouts
+from voucherify._pipeline.urls import redact_url
 from voucherify.exceptions import ApiException, ApiTransportException
 
 
@@ -68,7 +69,8 @@ class Attempts:
         if log.enabled(logging.DEBUG, self.log_level):
             log.emit(
                 logging.DEBUG, self.log_level, "%s %s attempt=%d headers=%s",
-                self.method, self.url, self.count, log.mask_headers(self.request.headers),
+                self.method, redact_url(self.url), self.count,
+                log.mask_headers(self.request.headers, self.request.secrets),
             )
         if self.deadline_at is None:
             return self.timeouts
@@ -131,7 +133,7 @@ class Attempts:
             self.log_level,
             "%s %s -> %s attempt=%d elapsed=%.1fms request_id=%s %s",
             self.method,
-            self.url,
+            redact_url(self.url),
             outcome,
             self.count,
             elapsed_ms,

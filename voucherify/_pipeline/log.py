@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, NamedTuple, Optional
 
 logger = logging.getLogger("voucherify")
 
@@ -20,20 +20,42 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO}
 
 _SECRET = frozenset({"x-app-token", "x-client-token", "authorization", "proxy-authorization",
                      "cookie"})
-_IDENTIFIER = frozenset({"x-app-id", "x-client-application-id"})
+IDENTIFIERS = frozenset({"x-app-id", "x-client-application-id"})
+"""Key headers that only name an application: logged cut to four characters."""
+_MASK = "***"
 
 _FALLBACK: list[logging.Handler] = []
 
 
-def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """A copy of ``headers`` safe to log: secrets hidden, application ids cut short."""
+class Secrets(NamedTuple):
+    """What a request's log lines must hide, gathered when its headers are built."""
+
+    names: frozenset[str] = frozenset()
+    """Lower-case names of headers that carry keys: the configured key names, those of
+    ``_request_auth`` and of the client's ``header_name``."""
+    values: tuple[str, ...] = ()
+    """The keys themselves (with and without prefix): a header holding one is masked
+    whatever its name."""
+    identifiers: frozenset[str] = frozenset()
+    """Those of ``values`` that are only application ids (no secret key has the same text):
+    under an application id's own header they are cut short rather than hidden."""
+
+
+NO_SECRETS = Secrets()
+
+
+def mask_headers(headers: Mapping[str, str], secrets: Secrets = NO_SECRETS) -> dict[str, str]:
+    """A copy of ``headers`` safe to log: a header is masked when its name is a key's, or
+    when its value holds a key's value, whatever its name. An application id under its own
+    header is cut to four characters, unless it holds a secret key."""
     masked = {}
     for name, value in headers.items():
         lower = name.lower()
-        if lower in _SECRET:
-            masked[name] = "***"
-        elif lower in _IDENTIFIER:
-            masked[name] = value[:4] + "***" if len(value) > 8 else "***"
+        held = [secret for secret in secrets.values if secret in value]
+        if lower in IDENTIFIERS and all(secret in secrets.identifiers for secret in held):
+            masked[name] = value[:4] + _MASK if len(value) > 8 else _MASK
+        elif lower in _SECRET or lower in secrets.names or held:
+            masked[name] = _MASK
         else:
             masked[name] = value
     return masked

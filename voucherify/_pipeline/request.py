@@ -14,14 +14,15 @@ from __future__ import annotations
 import math
 import re
 from functools import lru_cache
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Mapping, Optional
 
 from pydantic import BaseModel, ValidationError
 
-from voucherify._pipeline.headers import check_header
+from voucherify._pipeline.headers import check_header, drop_header, put_header
+from voucherify._pipeline.log import IDENTIFIERS, NO_SECRETS, Secrets
 from voucherify._pipeline.operation import OPTION_NAMES, Operation, RequestOptions
-from voucherify._pipeline.urls import join_url, sends_in_clear
-from voucherify.configuration import Configuration, TimeoutSpec
+from voucherify._pipeline.urls import check_proxy, join_url, parse_checked, sends_in_clear
+from voucherify.configuration import AUTH_KEYS, Configuration, TimeoutSpec
 from voucherify.exceptions import ApiTypeError, ApiValueError
 from voucherify.models._base import RequestModel, VoucherifyModel
 from voucherify.models._validation import to_api_value_error
@@ -46,7 +47,7 @@ class CallTarget:
     client keeps one per operation and rebuilds it only when those settings change.
     """
 
-    __slots__ = ("deadline", "headers", "retry_policy", "timeouts", "url")
+    __slots__ = ("deadline", "headers", "retry_policy", "secrets", "timeouts", "url")
 
     def __init__(
         self,
@@ -55,12 +56,15 @@ class CallTarget:
         timeouts: Timeouts,
         retry_policy: RetryPolicy,
         deadline: Optional[float],
+        secrets: Secrets = NO_SECRETS,
     ) -> None:
         self.url = url
         self.headers = headers
         self.timeouts = timeouts
         self.retry_policy = retry_policy
         self.deadline = deadline
+        self.secrets = secrets
+        """What the log must mask in ``headers``: the key headers' names and the keys."""
 
 
 class PreparedRequest(CallTarget):
@@ -78,8 +82,9 @@ class PreparedRequest(CallTarget):
         timeouts: Timeouts,
         retry_policy: RetryPolicy,
         deadline: Optional[float],
+        secrets: Secrets = NO_SECRETS,
     ) -> None:
-        super().__init__(url, headers, timeouts, retry_policy, deadline)
+        super().__init__(url, headers, timeouts, retry_policy, deadline, secrets)
         self.method = method
         self.body = body
 
@@ -96,11 +101,13 @@ def prepare_request(
     header_args: tuple[Any, ...],
     options: RequestOptions,
     targets: Optional[TargetCache] = None,
+    secret_headers: frozenset[str] = frozenset(),
 ) -> PreparedRequest:
     """Validate a call of ``operation`` and build the request it sends.
 
     ``targets`` is the client's cache of :class:`CallTarget` by operation; without it, or
     when an option changes the URL or headers, the target is built for this call alone.
+    ``secret_headers`` names (lower case) client headers that the log masks like keys.
     """
     if options and not OPTION_NAMES.issuperset(options):
         unknown = ", ".join(sorted(set(options) - OPTION_NAMES))
@@ -109,22 +116,23 @@ def prepare_request(
     payload = encode_body(operation, body)
 
     if targets is not None and _TARGET_OPTIONS.isdisjoint(options):
-        target = _cached_target(operation, configuration, base_headers, targets)
+        target = _cached_target(operation, configuration, base_headers, targets, secret_headers)
     else:
-        target = build_target(operation, configuration, base_headers, options)
+        target = build_target(operation, configuration, base_headers, options, secret_headers)
     headers = target.headers
     if operation.header_params:
         headers = {**headers, **_header_arguments(operation, header_args)}
     timeouts, policy, deadline = target.timeouts, target.retry_policy, target.deadline
     if options:
         if "_request_timeout" in options:
-            timeouts = normalize_timeout(options["_request_timeout"])
+            timeouts = normalize_timeout(options["_request_timeout"], "_request_timeout")
         if "_retries" in options:
             policy = resolve_policy(options["_retries"])
         if "_deadline" in options:
-            deadline = _deadline(options["_deadline"])
+            deadline = _deadline(options["_deadline"], "_deadline")
     return PreparedRequest(
-        operation.method, target.url, headers, payload, timeouts, policy, deadline
+        operation.method, target.url, headers, payload, timeouts, policy, deadline,
+        target.secrets,
     )
 
 
@@ -133,11 +141,12 @@ def _cached_target(
     configuration: Configuration,
     base_headers: Mapping[str, str],
     targets: TargetCache,
+    secret_headers: frozenset[str],
 ) -> CallTarget:
     current = configuration.call_settings()
     if current is None:
-        return build_target(operation, configuration, base_headers, {})
-    settings = (*current, base_headers)
+        return build_target(operation, configuration, base_headers, {}, secret_headers)
+    settings = (*current, base_headers, secret_headers)
     cached = targets.get(operation.name)
     # The stored settings hold copies of the dicts, so this compares contents: a key or
     # header changed in place since the last call is seen.
@@ -146,7 +155,7 @@ def _cached_target(
     # Copied before building: a change made meanwhile (another thread rotating a key) then
     # differs from the copy, and the next call builds again.
     snapshot = tuple(_copied(value) for value in settings)
-    target = build_target(operation, configuration, base_headers, {})
+    target = build_target(operation, configuration, base_headers, {}, secret_headers)
     targets[operation.name] = (snapshot, target)
     return target
 
@@ -164,6 +173,7 @@ def build_target(
     configuration: Configuration,
     base_headers: Mapping[str, str],
     options: RequestOptions,
+    secret_headers: frozenset[str] = frozenset(),
 ) -> CallTarget:
     """Resolve and check the URL, headers and the configuration's limits for ``operation``."""
     host_index = options.get("_host_index")
@@ -173,18 +183,25 @@ def build_target(
         if not isinstance(host_index, int) or isinstance(host_index, bool):
             raise ApiTypeError("_host_index must be an integer")
         host = configuration.get_host_from_settings(host_index, configuration.server_variables)
+    parse_checked(host, "configuration.host")
+    for name in ("api_key", "api_key_prefix"):
+        if not isinstance(getattr(configuration, name), Mapping):
+            raise ApiTypeError(f"configuration.{name} must be a dict of header names to strings")
     url = join_url(host, operation.path)
     if not configuration.allow_insecure_http and sends_in_clear(host):
         raise ApiValueError(
             "refusing to send keys over plain http:// to a host that is not this machine; "
             "use https://, or set configuration.allow_insecure_http = True"
         )
+    check_proxy(url, configuration)
+    headers = build_headers(operation, configuration, base_headers, options)
     return CallTarget(
         url,
-        build_headers(operation, configuration, base_headers, options),
-        normalize_timeout(configuration.timeout),
+        headers,
+        normalize_timeout(configuration.timeout, "configuration.timeout"),
         resolve_policy(configuration.retries),
-        _deadline(configuration.deadline),
+        _deadline(configuration.deadline, "configuration.deadline"),
+        _secrets(configuration, options, headers, secret_headers),
     )
 
 
@@ -194,29 +211,69 @@ def build_headers(
     base_headers: Mapping[str, str],
     options: RequestOptions,
 ) -> dict[str, str]:
-    """The call's headers: the client's, per-call extras, then the keys."""
-    headers = dict(base_headers)
+    """The call's headers, one per name whatever its case; each layer wins over the one
+    before: the client's (SDK defaults, then its own), ``_headers``, ``_content_type``, then
+    the keys (configured, or ``_request_auth``). Header parameters (``origin``) are left out:
+    the call's argument wins over all of these and is added per call."""
+    headers: dict[str, str] = {}
+    for name, value in base_headers.items():
+        check_header(name, value)
+        put_header(headers, name, value)
     extra_headers = options.get("_headers")
     if extra_headers:
+        if not isinstance(extra_headers, Mapping):
+            raise ApiTypeError(
+                f"_headers must be a dict of header names to values, not "
+                f"{type(extra_headers).__name__}"
+            )
         for name, value in extra_headers.items():
             check_header(name, value)
             if name.lower() == "content-type":
                 _check_json_media_type(value, "_headers Content-Type")
-                headers["Content-Type"] = value
-            else:
-                headers[name] = value
+            put_header(headers, name, value)
 
     content_type = options.get("_content_type")
     if content_type is not None:
         _check_json_media_type(content_type, "_content_type")
-        headers["Content-Type"] = content_type
+        put_header(headers, "Content-Type", content_type)
 
     request_auth = options.get("_request_auth")
     if request_auth is not None:
         _apply_request_auth(request_auth, headers)
     else:
         _apply_configured_keys(operation, configuration, headers)
+    for name in operation.header_params:
+        drop_header(headers, name)
     return headers
+
+
+def _secrets(
+    configuration: Configuration,
+    options: RequestOptions,
+    headers: Mapping[str, str],
+    secret_headers: frozenset[str],
+) -> Secrets:
+    """The names and values the log masks: the configuration's keys (with and without their
+    prefix), ``_request_auth``'s, and whatever the headers of those names carry (a key that a
+    subclass computes is read from there, not asked for again)."""
+    found: list[tuple[str, Any]] = []
+    api_key, prefixes = configuration.api_key, configuration.api_key_prefix
+    for name in {*AUTH_KEYS, *api_key}:
+        if isinstance(name, str):
+            key, prefix = api_key.get(name), prefixes.get(name)
+            found.append((name, key))
+            if isinstance(key, str) and isinstance(prefix, str):
+                found.append((name, f"{prefix} {key}"))
+    request_auth = options.get("_request_auth")
+    if request_auth is not None:
+        settings = [request_auth] if isinstance(request_auth, Mapping) else request_auth
+        found += [(setting["key"], setting["value"]) for setting in settings]
+    names = {name.lower() for name, _ in found} | secret_headers
+    found += [(name, value) for name, value in headers.items() if name.lower() in names]
+    found = [(name.lower(), value) for name, value in found if isinstance(value, str) and value]
+    secret = {value for name, value in found if name not in IDENTIFIERS}
+    identifiers = {value for name, value in found if name in IDENTIFIERS} - secret
+    return Secrets(frozenset(names), tuple(secret | identifiers), frozenset(identifiers))
 
 
 def _header_arguments(operation: Operation[Any], header_args: tuple[Any, ...]) -> dict[str, str]:
@@ -269,40 +326,74 @@ def _apply_configured_keys(
     for name in operation.auth:
         value = configuration.get_api_key_with_prefix(name)
         if not value:
-            if headers.get(name):
+            if _has_header(headers, name):
                 continue
             raise ApiValueError(
                 f"{operation.name}(): key {name} is not set; "
                 f"set configuration.api_key[{name!r}]"
             )
         check_header(name, value)
-        headers[name] = value
+        put_header(headers, name, value)
 
 
-def _apply_request_auth(
-    request_auth: Union[Mapping[str, Any], list[Mapping[str, Any]]], headers: dict[str, str]
-) -> None:
-    settings = [request_auth] if isinstance(request_auth, Mapping) else request_auth
+def _has_header(headers: Mapping[str, str], name: str) -> bool:
+    lower = name.lower()
+    return any(value and existing.lower() == lower for existing, value in headers.items())
+
+
+_AUTH_SHAPE = (
+    '_request_auth must be {"in": "header", "key": <header name>, "value": <key>} with '
+    "string key and value, or a non-empty list of them"
+)
+
+
+def _apply_request_auth(request_auth: Any, headers: dict[str, str]) -> None:
+    if isinstance(request_auth, Mapping):
+        settings: list[Any] = [request_auth]
+    elif isinstance(request_auth, (list, tuple)):
+        settings = list(request_auth)
+        if not settings:
+            raise ApiValueError(_AUTH_SHAPE)
+    else:
+        raise ApiTypeError(_AUTH_SHAPE)
     for setting in settings:
-        if not isinstance(setting, Mapping) or setting.get("in") != "header":
-            raise ApiValueError(
-                '_request_auth must be {"in": "header", "key": <header>, "value": <key>}'
-            )
-        name, value = setting.get("key"), setting.get("value")
+        if (
+            not isinstance(setting, Mapping)
+            or setting.get("in") != "header"
+            or not isinstance(setting.get("key"), str)
+            or not isinstance(setting.get("value"), str)
+            or not setting["value"]
+        ):
+            raise ApiValueError(_AUTH_SHAPE)
+        name, value = setting["key"], setting["value"]
         check_header(name, value)
-        headers[str(name)] = str(value)
+        put_header(headers, name, value)
 
 
-def normalize_timeout(spec: TimeoutSpec) -> Timeouts:
-    """``(connect, read)`` seconds from one number or a pair; ``None`` for no timeout."""
+def normalize_timeout(spec: Any, what: str = "_request_timeout") -> Timeouts:
+    """``(connect, read)`` seconds from one number or a pair; ``None`` for no timeout.
+
+    ``what`` names the setting in messages. ``True`` is not a number of seconds here.
+    """
     if isinstance(spec, list):
         spec = tuple(spec)
+    if isinstance(spec, tuple):
+        if len(spec) != 2:
+            raise ApiValueError(f"{what} pair must be (connect, read)")
+        # Checked before the cache, which would take True for 1 and 1.0 for 1.
+        for part in spec:
+            _check_seconds_type(part, what)
+    else:
+        _check_seconds_type(spec, what)
     try:
         return _normalize_timeout(spec)
-    except TypeError:
-        raise ApiTypeError(
-            "_request_timeout must be a number of seconds or a (connect, read) pair"
-        ) from None
+    except ApiValueError:
+        raise ApiValueError(f"{what} values must be positive, finite seconds") from None
+
+
+def _check_seconds_type(value: Any, what: str) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise ApiTypeError(f"{what} must be a number of seconds or a (connect, read) pair")
 
 
 @lru_cache(maxsize=32)
@@ -310,22 +401,20 @@ def _normalize_timeout(spec: TimeoutSpec) -> Timeouts:
     if spec is None:
         return None
     if isinstance(spec, tuple):
-        if len(spec) != 2:
-            raise ApiValueError("_request_timeout pair must be (connect, read)")
         return (_seconds(spec[0]), _seconds(spec[1]))
     seconds = _seconds(spec)
     return (seconds, seconds)
 
 
-def _deadline(value: Any) -> Optional[float]:
+def _deadline(value: Any, what: str = "deadline") -> Optional[float]:
     if value is None:
         return None
     try:
         seconds = _seconds(value)
     except TypeError:
-        raise ApiTypeError("deadline must be a number of seconds or None") from None
+        raise ApiTypeError(f"{what} must be a number of seconds or None") from None
     except ApiValueError:
-        raise ApiValueError("deadline must be positive, finite seconds") from None
+        raise ApiValueError(f"{what} must be positive, finite seconds") from None
     return seconds
 
 
@@ -334,6 +423,10 @@ def _seconds(value: Any) -> Optional[float]:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError
-    if not math.isfinite(value) or value <= 0:
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int too big for a float: no finite number of seconds
+        seconds = math.inf
+    if not math.isfinite(seconds) or seconds <= 0:
         raise ApiValueError("_request_timeout values must be positive, finite seconds")
-    return float(value)
+    return seconds

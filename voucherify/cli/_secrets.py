@@ -10,15 +10,18 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
-TOKEN_ENV = "VOUCHERIFY_APP_TOKEN"
+from voucherify.configuration import KEY_ENV
+
+TOKEN_ENV = KEY_ENV["X-App-Token"]
+_SECRET_ENV = (TOKEN_ENV, KEY_ENV["X-Client-Token"])
 
 _MASK = "***"
 
 
 def secrets_in(argv: Sequence[str]) -> list[str]:
-    """The values that may be secrets: the token from the environment, and any argument
+    """The values that may be secrets: the tokens from the environment, and any argument
     given to an option whose name looks like a token's (``--app-token``, or a typo of it)."""
-    found = [os.environ.get(TOKEN_ENV, "")]
+    found = [os.environ.get(name, "") for name in _SECRET_ENV]
     for position, arg in enumerate(argv):
         name, equals, value = arg.partition("=")
         if not (name.startswith("-") and "tok" in name.lower()):

@@ -11,8 +11,11 @@ it also answers the admin API under ``/_local/`` (see ``voucherify.testing._admi
 how :meth:`LocalVoucherify.start_process` drives it.
 
 ``run -- CMD ARGS...`` starts a server whose app id and app token are one random key, runs
-``CMD`` with ``VOUCHERIFY_HOST`` (the URL) and ``API_KEY`` (the key) in its environment, and
-exits with ``CMD``'s exit code. The key is never printed.
+``CMD`` with the variables that :meth:`voucherify.Configuration.from_env` reads in its
+environment (``VOUCHERIFY_HOST``, ``VOUCHERIFY_APP_ID``, ``VOUCHERIFY_APP_TOKEN``,
+``VOUCHERIFY_CLIENT_APP_ID``, ``VOUCHERIFY_CLIENT_TOKEN``; ``VOUCHERIFY_REGION`` removed), and
+``API_KEY`` (the key, for older scripts), and exits with ``CMD``'s exit code. No key is
+printed.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import threading
 from types import FrameType
 from typing import Any, Callable, Optional, Sequence
 
+from voucherify.configuration import REGION_ENV, environment_for
 from voucherify.testing._admin import KEY_ENV, TOKEN_ENV, AdminApi
 from voucherify.testing._local import LocalVoucherify
 
@@ -207,7 +211,14 @@ def run(command: Sequence[str]) -> int:
     """Run ``command`` against a fresh server and return its exit code (128+N if killed by N)."""
     key = secrets.token_hex(16)
     with LocalVoucherify(app_id=key, app_token=key) as server:
-        env = dict(os.environ, VOUCHERIFY_HOST=server.url, API_KEY=key)
+        env = dict(os.environ, API_KEY=key)
+        env.pop(REGION_ENV, None)  # it would conflict with the host
+        env.update(environment_for(server.url, {
+            "X-App-Id": server.app_id,
+            "X-App-Token": server.app_token,
+            "X-Client-Application-Id": server.client_app_id,
+            "X-Client-Token": server.client_token,
+        }))
         try:
             child = subprocess.Popen(list(command), env=env)
         except OSError as exc:
