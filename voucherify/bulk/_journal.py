@@ -76,9 +76,9 @@ class Journal:
                     self.statuses[key] = status
                 else:
                     self.statuses.pop(key, None)
-            if self.path.stat().st_size and not _ends_a_line(self.path):
-                self._file.write("\n")  # end a line a killed process left unfinished
-                self._file.flush()
+            # A line a killed process left unfinished is ended by the first record, so that
+            # opening a file that turns out not to be a journal leaves it as it was.
+            self._unfinished = bool(self.path.stat().st_size) and not _ends_a_line(self.path)
         except BaseException:
             self._file.close()
             raise
@@ -91,6 +91,9 @@ class Journal:
         """Append ``state`` for ``key`` and flush it to the operating system."""
         line = json.dumps({"key": key, "state": state, **details}, separators=(",", ":"))
         with self._lock:
+            if self._unfinished:
+                line = "\n" + line
+                self._unfinished = False
             self._file.write(line + "\n")
             self._file.flush()
             self.states[key] = state

@@ -6,6 +6,7 @@ import enum
 import hashlib
 import json
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -210,6 +211,12 @@ def track_events(
     return run.result
 
 
+def _seconds(wait: Optional[float]) -> str:
+    if wait is None or math.isnan(wait):
+        return "an unstated time"
+    return "without end" if math.isinf(wait) else f"{wait:.0f}s"
+
+
 def _refused_settings(events_api: EventsApi) -> Optional[OpenApiException]:
     """The SDK's refusal of the client's settings (host, keys, headers), or ``None``.
 
@@ -310,11 +317,10 @@ class _Run:
         except TooManyRequestsException as error:
             if self.pacer.observe(error.rate_limit, 429):
                 return None
-            asked = error.retry_after
             self._stop_run(
-                f"the API asked to wait {'?' if asked is None else f'{asked:.0f}'}s before the "
-                f"next call, longer than max_wait ({self.pacer.max_wait:g}s); run again later "
-                "to send the rest"
+                f"the API asked to wait {_seconds(error.retry_after)} before the next call, "
+                f"longer than max_wait ({self.pacer.max_wait:g}s); run again later to send "
+                "the rest"
             )
             return ItemResult(index, key, Outcome.NOT_SENT, error)
         except InvalidResponseException as error:
