@@ -3,21 +3,32 @@
 :func:`track_events` sends event bodies through one :class:`voucherify.EventsApi` with
 bounded concurrency. It paces itself by the API's rate-limit headers so that it slows down
 before a 429, and when one comes anyway every worker waits out its ``Retry-After`` (a 429
-was not processed, so that item is sent again). It reports each item as sent, rejected (with
-the parsed error), invalid, of unknown fate (sent, reply lost), or not sent, and stops early
-on 401/403. With a journal file, a rerun over the same input resumes where the last one
-ended, even after the process was killed, and never sends an item of unknown fate again
-unless told to.
+was not processed, so that item is sent again), unless the wait is longer than the retry
+policy's ``max_wait``. It reports each item as an :class:`Outcome`: sent, rejected (with the
+parsed error), invalid, of unknown fate (sent, reply lost), not sent, or skipped; and stops
+early on 401/403 or settings the SDK refuses. With a journal file (locked while a run uses
+it), a rerun over the same input resumes where the last one ended, even after the process
+was killed, and never sends an item of unknown fate again unless told to. See docs/bulk.md.
 """
 
-from voucherify.bulk._journal import FINAL_STATES, read_entries
-from voucherify.bulk._tracker import BulkResult, ItemResult, Outcome, item_key, track_events
+from voucherify.bulk._journal import FINAL_STATES, Journal, JournalInUseError, read_entries
+from voucherify.bulk._tracker import (
+    BulkResult,
+    ItemResult,
+    Outcome,
+    check_item,
+    item_key,
+    track_events,
+)
 
 __all__ = [
     "FINAL_STATES",
     "BulkResult",
     "ItemResult",
+    "Journal",
+    "JournalInUseError",
     "Outcome",
+    "check_item",
     "item_key",
     "read_entries",
     "track_events",

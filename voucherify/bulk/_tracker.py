@@ -6,14 +6,16 @@ import enum
 import hashlib
 import json
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
-from voucherify.api.events_api import EventsApi
-from voucherify.bulk._journal import FINAL_STATES, SENDING, Journal
+from voucherify._pipeline.request import encode_body
+from voucherify.api.events_api import TRACK_CUSTOM_EVENT, EventsApi
+from voucherify.bulk._journal import SENDING, Journal
 from voucherify.bulk._pacer import Pacer
 from voucherify.exceptions import (
     ApiException,
@@ -21,36 +23,43 @@ from voucherify.exceptions import (
     ApiTypeError,
     ApiValueError,
     ForbiddenException,
+    InvalidResponseException,
     OpenApiException,
     ServiceException,
     TooManyRequestsException,
     UnauthorizedException,
 )
-from voucherify.models.events_create_request_body import EventsCreateRequestBody
-from voucherify.retry import RETRY_STATUSES, RetryPolicy
+from voucherify.retry import RETRY_STATUSES, RetryPolicy, resolve_policy
 
 logger = logging.getLogger("voucherify")
 
-# Retry what was not sent, but let 429s through: the pacer holds every worker back for them.
-_POLICY = RetryPolicy(total=3, status_forcelist=RETRY_STATUSES - {429})
+_PROBE = {"event": "settings_check", "customer": {"source_id": "settings_check"}}
+"""A valid body, prepared (never sent) before a run so that settings the SDK refuses stop it
+before any item is read or journaled."""
 
 
 class Outcome(str, enum.Enum):
     """What happened to one item."""
 
     SENT = "sent"
-    """The API recorded the event."""
+    """The API recorded the event: it answered 2xx. When that reply's body could not be
+    read, ``error`` is the :class:`~voucherify.InvalidResponseException` and ``customer_id``
+    is ``None``; the status says the event was recorded, so it is never sent again."""
     REJECTED = "rejected"
-    """The API refused it (4xx): not recorded. ``error`` says why."""
+    """The API refused it (4xx): not recorded. ``error`` says why; with ``earlier``, an
+    earlier run was refused it, per the journal, and it was not sent again."""
     INVALID = "invalid"
-    """It broke the API's rules and was not sent."""
+    """The SDK refused it before sending (it breaks the API's rules, is not an object, or
+    cannot be encoded): not sent. ``error`` names what is wrong."""
     UNKNOWN = "unknown"
-    """It was sent and the reply was lost (or a 5xx came): it may have been recorded."""
+    """It was sent and the reply was lost (or a 5xx came): it may have been recorded.
+    With ``earlier``, this is an earlier run's item, left alone unless ``resend_unknown``."""
     NOT_SENT = "not_sent"
-    """It was certainly not processed: no connection could be made, or the API refused the
-    keys (401/403, which stops the run); a rerun with the journal sends it."""
+    """It was certainly not processed: no connection could be made, the run stopped before
+    it was sent, a 429 asked for a wait over ``max_wait``, or the API refused the keys
+    (401/403, which stops the run); a rerun with the journal sends it."""
     SKIPPED = "skipped"
-    """The journal says an earlier run already sent, or was refused, this item."""
+    """The journal says an earlier run sent this item: it is not sent again."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,8 @@ class ItemResult:
     outcome: Outcome
     error: Optional[OpenApiException] = None
     customer_id: Optional[str] = None
+    earlier: bool = False
+    """The outcome is an earlier run's, read from the journal: nothing was sent this time."""
 
 
 @dataclass
@@ -70,12 +81,16 @@ class BulkResult:
 
     counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
     rejected: list[ItemResult] = field(default_factory=list)
-    """Items refused by the API or invalid, with their errors."""
+    """Items refused by the API or invalid (now or by an earlier run), with their errors."""
     unknown: list[ItemResult] = field(default_factory=list)
     """Items that may or may not have been recorded."""
     stopped: Optional[str] = None
-    """Why the run stopped early (401/403, a setting the SDK refused, or ``stop`` was set),
-    or ``None``. Input after the stop is not read, so ``total`` counts only what was."""
+    """Why the run stopped early (401/403, a setting the SDK refused, a 429 asking for a
+    wait over ``max_wait``, or ``stop`` was set), or ``None``. Input after the stop is not
+    read, so ``total`` counts only what was."""
+    settings_error: Optional[OpenApiException] = None
+    """When the SDK refused the settings (the host, a key, a header), its error: no item
+    could have been sent, and none was."""
     rate_limited: int = 0
     """How many 429 replies the run met (each waited out and sent again)."""
     elapsed: float = 0.0
@@ -92,11 +107,42 @@ class BulkResult:
 
 
 def item_key(index: int, body: Any) -> str:
-    """A journal key: the item's position and a digest of its content."""
-    if hasattr(body, "to_dict"):
-        body = body.to_dict()
-    text = json.dumps(body, sort_keys=True, default=str, separators=(",", ":"))
-    return f"{index}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    """A journal key: the item's position and a digest of its content. Never raises.
+
+    The digest is of the item's JSON with sorted keys. An item that has none (a cycle, keys
+    of mixed types, nesting too deep, an integer too long for ``str``) is digested as the
+    SDK would encode it, and one the SDK cannot encode either is keyed ``unencodable``:
+    it is invalid, so it is never sent under that key.
+    """
+    try:
+        if hasattr(body, "to_dict"):
+            body = body.to_dict()
+        text: Optional[bytes] = json.dumps(
+            body, sort_keys=True, default=str, separators=(",", ":")
+        ).encode("utf-8", "surrogatepass")
+    except Exception:  # RecursionError too: anything the item does while being encoded
+        try:
+            text = encode_body(TRACK_CUSTOM_EVENT, body)
+        except Exception:
+            text = None
+    digest = "unencodable" if text is None else hashlib.sha256(text).hexdigest()[:16]
+    return f"{index}:{digest}"
+
+
+def check_item(body: Any) -> Optional[OpenApiException]:
+    """Why the SDK would refuse to send ``body`` as an event, or ``None`` if it would not.
+
+    It runs the checks a call runs on its body (the model, the 10 MiB limit), without I/O,
+    so that a call's refusal is always about the settings and never mistaken for one
+    about the item. Never raises: whatever the item does while being checked is reported.
+    """
+    try:
+        encode_body(TRACK_CUSTOM_EVENT, body)
+    except (ApiValueError, ApiTypeError) as error:
+        return error
+    except Exception as error:  # RecursionError, a Mapping whose items() fail...
+        return ApiValueError(f"the item cannot be encoded as JSON ({type(error).__name__})")
+    return None
 
 
 def track_events(
@@ -105,7 +151,7 @@ def track_events(
     *,
     concurrency: int = 8,
     max_rate: Optional[float] = None,
-    journal: Union[str, Path, None] = None,
+    journal: Union[str, Path, Journal, None] = None,
     resend_unknown: bool = False,
     on_result: Optional[Callable[[ItemResult], None]] = None,
     stop: Optional[threading.Event] = None,
@@ -116,15 +162,27 @@ def track_events(
     and the API's rate-limit headers pace the run below its limit. With ``journal``, each
     item's fate is appended to that file, and a rerun with the same input skips what was
     done, sends what was not, and leaves items of unknown fate alone unless
-    ``resend_unknown``. ``on_result`` is called, from worker threads, for each item.
-    Setting ``stop`` (from any thread) ends the run once the calls in flight finish.
-    An exception from ``items`` or ``on_result`` stops the run and is raised here.
+    ``resend_unknown``; while it runs the file is locked, and a second run on it raises
+    :class:`JournalInUseError`. A :class:`Journal` already opened may be passed instead
+    of a path; the caller then closes it. ``on_result`` is called, from worker threads, for
+    each item. Setting ``stop`` (from any thread) ends the run once the calls in flight
+    finish. An exception from ``items`` or ``on_result`` stops the run and is raised here.
+
+    A bad item (``None``, not an object, over 10 MiB, a cycle...) is ``invalid`` and the
+    run goes on; settings the SDK refuses stop the run before any item is read.
     """
     if concurrency < 1:
         raise ApiValueError("concurrency must be at least 1")
     if max_rate is not None and not max_rate > 0:
         raise ApiValueError("max_rate must be a positive number of calls per second")
-    pool_size = events_api.api_client.configuration.connection_pool_maxsize
+    refused = _refused_settings(events_api)
+    if refused is not None:
+        return BulkResult(stopped=f"the SDK refused the settings: {refused}",
+                          settings_error=refused)
+    configuration = events_api.api_client.configuration
+    # The configured policy's bound on a demanded wait, for the pacer's waits too.
+    max_wait = resolve_policy(configuration.retries).max_wait
+    pool_size = configuration.connection_pool_maxsize
     if pool_size < concurrency:
         logger.warning(
             "connection_pool_maxsize (%d) is below the concurrency (%d): connections will be "
@@ -133,14 +191,17 @@ def track_events(
             pool_size,
             concurrency,
         )
-    run = _Run(events_api, Pacer(max_rate), None if journal is None else Journal(journal),
-               resend_unknown, on_result, stop or threading.Event())
+    opened = journal if isinstance(journal, Journal) or journal is None else Journal(journal)
+    # Retry what was not sent, but let 429s through: the pacer holds every worker back.
+    policy = RetryPolicy(total=3, status_forcelist=RETRY_STATUSES - {429}, max_wait=max_wait)
+    run = _Run(events_api, Pacer(max_rate, max_wait), opened, policy, resend_unknown,
+               on_result, stop or threading.Event())
     started = time.monotonic()
     try:
         run.execute(iter(items), concurrency)
     finally:
-        if run.journal is not None:
-            run.journal.close()
+        if opened is not None and opened is not journal:
+            opened.close()
     if run.failure is not None:
         raise run.failure
     if run.stop.is_set() and run.result.stopped is None:
@@ -148,6 +209,24 @@ def track_events(
     run.result.rate_limited = run.pacer.rate_limited
     run.result.elapsed = time.monotonic() - started
     return run.result
+
+
+def _seconds(wait: Optional[float]) -> str:
+    if wait is None or math.isnan(wait):
+        return "an unstated time"
+    return "without end" if math.isinf(wait) else f"{wait:.0f}s"
+
+
+def _refused_settings(events_api: EventsApi) -> Optional[OpenApiException]:
+    """The SDK's refusal of the client's settings (host, keys, headers), or ``None``.
+
+    Preparing a call checks all of them without any I/O; a valid body stands in for items.
+    """
+    try:
+        events_api.api_client._prepare(TRACK_CUSTOM_EVENT, _PROBE, (), {})
+    except OpenApiException as error:
+        return error
+    return None
 
 
 class _Run:
@@ -158,6 +237,7 @@ class _Run:
         events_api: EventsApi,
         pacer: Pacer,
         journal: Optional[Journal],
+        policy: RetryPolicy,
         resend_unknown: bool,
         on_result: Optional[Callable[[ItemResult], None]],
         stop: threading.Event,
@@ -165,6 +245,7 @@ class _Run:
         self.events_api = events_api
         self.pacer = pacer
         self.journal = journal
+        self.policy = policy
         self.resend_unknown = resend_unknown
         self.on_result = on_result
         self.result = BulkResult()
@@ -209,14 +290,16 @@ class _Run:
 
     def _track(self, index: int, key: str, body: Any) -> ItemResult:
         earlier = self.journal.state(key) if self.journal is not None else None
-        if earlier in FINAL_STATES:
-            return ItemResult(index, key, Outcome.SKIPPED)
+        if earlier == Outcome.SENT.value:
+            return ItemResult(index, key, Outcome.SKIPPED, earlier=True)
+        if earlier in (Outcome.REJECTED.value, Outcome.INVALID.value):
+            # Refused before: still not recorded, so counted as refused again, not as done.
+            return ItemResult(index, key, Outcome(earlier), earlier=True)
         if earlier in (SENDING, Outcome.UNKNOWN.value) and not self.resend_unknown:
-            return ItemResult(index, key, Outcome.UNKNOWN)
-        try:
-            EventsCreateRequestBody.from_dict(body)
-        except (ApiValueError, ApiTypeError) as error:
-            return self._journaled(ItemResult(index, key, Outcome.INVALID, error))
+            return ItemResult(index, key, Outcome.UNKNOWN, earlier=True)
+        problem = check_item(body)
+        if problem is not None:
+            return self._journaled(ItemResult(index, key, Outcome.INVALID, problem))
         while self.pacer.acquire(self.stop):
             if self.journal is not None:
                 self.journal.record(key, SENDING)
@@ -229,19 +312,32 @@ class _Run:
         """One call; ``None`` when it met a 429 and must wait for the pacer and go again."""
         try:
             response = self.events_api.track_custom_event_with_http_info(
-                events_create_request_body=body, _retries=_POLICY
+                events_create_request_body=body, _retries=self.policy
             )
         except TooManyRequestsException as error:
-            self.pacer.observe(error.rate_limit, 429)
-            return None
+            if self.pacer.observe(error.rate_limit, 429):
+                return None
+            self._stop_run(
+                f"the API asked to wait {_seconds(error.retry_after)} before the next call, "
+                f"longer than max_wait ({self.pacer.max_wait:g}s); run again later to send "
+                "the rest"
+            )
+            return ItemResult(index, key, Outcome.NOT_SENT, error)
+        except InvalidResponseException as error:
+            # A 2xx: the API recorded the event, though its reply cannot be read.
+            self.pacer.observe(error.rate_limit, error.status)
+            return ItemResult(index, key, Outcome.SENT, error)
         except ApiException as error:
             self.pacer.observe(error.rate_limit, error.status)
             return ItemResult(index, key, self._outcome_of(error), error)
         except OpenApiException as error:
-            # The body was checked already: this is a setting (an http:// host, a bad key
-            # header) that no item will get past, refused before anything was sent.
+            # check_item passed this body: the refusal is of a setting changed since the
+            # run began (a key, the host), which no item will get past. Nothing was sent.
             self.pacer.observe(None, None)
-            self._stop_run(str(error))
+            with self._lock:
+                if self.result.settings_error is None:
+                    self.result.settings_error = error
+            self._stop_run(f"the SDK refused the settings: {error}")
             return ItemResult(index, key, Outcome.NOT_SENT, error)
         self.pacer.observe(response.rate_limit, response.status_code)
         return ItemResult(index, key, Outcome.SENT, customer_id=response.data.customer.id)

@@ -80,6 +80,8 @@ def _json(text: str) -> Any:
         return json.loads(text)
     except ValueError as error:
         raise ValueError(f"not JSON ({error})") from None
+    except RecursionError:
+        raise ValueError("not JSON the SDK can send (nested too deeply)") from None
 
 
 CONVERTERS: dict[str, Callable[[str], Any]] = {

@@ -80,11 +80,13 @@ class Feed:
             return None
         key = item_key(self.handed, row.body)
         if self._guard.conflicts(key):
+            state = self._guard.state_at(self.handed) or "?"
             self.stop(
-                f"line {row.line}: the journal recorded another row at this position (row "
-                f"{self.handed + 1} sent); the input changed since the journal was written, and "
-                "going on could send rows twice. Import changed rows from a new file with a "
-                "new journal",
+                f"line {row.line}: the journal holds another row as valid row "
+                f"{self.handed + 1} (recorded as {state}): the input changed since the journal "
+                "was written, and going on could send rows twice, so nothing more was sent. "
+                "To resume this journal, put back the file it was written for; import new or "
+                "fixed rows from a file of their own, with a journal of their own",
                 USAGE,
             )
             return None

@@ -1,26 +1,30 @@
 """``voucherify events import FILE``: every row of an NDJSON or CSV file, tracked in bulk.
 
-The order of work: flags, paths, the journal and the keys are checked, then the CSV header;
-only then is anything sent. :class:`~voucherify.cli._feed.Feed` hands the valid rows to
-:func:`voucherify.bulk.track_events`, which runs in a background thread while this one draws
-the progress and catches Ctrl-C (the first stops reading and lets the calls in flight end;
-the second skips the summary). Results come back by position; the feed maps them to file lines.
+The order of work: flags, paths, the journal (locked for this run) and the keys are checked,
+then the CSV header; only then is anything sent. :class:`~voucherify.cli._feed.Feed` hands
+the valid rows to :func:`voucherify.bulk.track_events`, which runs in a background thread
+while this one draws the progress and catches Ctrl-C. The first stops reading and sending,
+lets the calls in flight end and prints the summary; the second exits at once, leaving the
+rows in flight ``sending`` in the journal (unknown to a rerun, which does not resend them).
+Results come back by position; the feed maps them to file lines.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import os
 import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Iterator, Optional, TextIO
+from typing import IO, TYPE_CHECKING, Any, Iterator, NoReturn, Optional, TextIO
 
+from voucherify.bulk import Journal, JournalInUseError, Outcome
 from voucherify.cli import _connection, _journal, _rows, _summary
 from voucherify.cli._errors import FAILED, INTERRUPTED, KEYS_REFUSED, OK, USAGE, CliError
 from voucherify.cli._feed import Feed
-from voucherify.cli._progress import Progress
+from voucherify.cli._progress import FAILED_OUTCOMES, Progress
 from voucherify.cli._rejected import RejectedFile, api_error, problem_error
 
 if TYPE_CHECKING:
@@ -37,19 +41,36 @@ def run(args: argparse.Namespace, stderr: TextIO) -> int:
     """Import ``args.file``; see the module's docstring for the order of work."""
     file_format = _rows.format_of(args.file, args.format)
     _check_paths(args)
-    guard = _journal.JournalGuard(args.journal)
-    configuration = None if args.dry_run else _connection.configuration(args)
-    total = None if args.file == "-" else _count(args.file, file_format)
-    with _opened(args.file) as stream:
-        rows = _rows.read(stream, file_format)
-        rejected = RejectedFile(args.rejected)
-        try:
-            run_ = _Run(args, stderr, rows, guard, rejected, total)
-            if configuration is None:
-                return run_.dry_run()
-            return run_.send(configuration)
-        finally:
-            rejected.close()
+    journal = None if args.dry_run else _locked_journal(args.journal)
+    try:
+        guard = _journal.JournalGuard(args.journal)
+        configuration = None if args.dry_run else _connection.configuration(args)
+        total = None if args.file == "-" else _count(args.file, file_format)
+        with _opened(args.file) as stream:
+            rows = _rows.read(stream, file_format)
+            rejected = RejectedFile(args.rejected)
+            try:
+                run_ = _Run(args, stderr, rows, guard, journal, rejected, total)
+                if configuration is None:
+                    return run_.dry_run()
+                return run_.send(configuration)
+            finally:
+                rejected.close()
+    finally:
+        if journal is not None:
+            journal.close()
+
+
+def _locked_journal(path: Optional[str]) -> Optional[Journal]:
+    """The journal, opened and locked for this run (no other run may use it meanwhile)."""
+    if path is None:
+        return None
+    try:
+        return Journal(path)
+    except JournalInUseError as error:
+        raise CliError(f"{error}: nothing was sent", USAGE) from None
+    except OSError as error:
+        raise CliError(f"cannot open the journal {path}: {error.strerror}") from None
 
 
 class _Run:
@@ -61,13 +82,17 @@ class _Run:
         stderr: TextIO,
         rows: Iterator[_rows.Row],
         guard: _journal.JournalGuard,
+        journal: Optional[Journal],
         rejected: RejectedFile,
         total: Optional[int],
     ) -> None:
         self.args = args
         self.stderr = stderr
         self.guard = guard
+        self.journal = journal
         self.rejected = rejected
+        self.stop = threading.Event()
+        """Set by Ctrl-C: the bulk library sends nothing more."""
         self.source = "stdin" if args.file == "-" else args.file
         mode = "none" if args.dry_run else args.progress
         self.progress = Progress(stderr, mode, total, args.progress_every, args.progress_rows)
@@ -89,9 +114,10 @@ class _Run:
             self.feed.take(index)
             valid += 1
             earlier[self.guard.earlier(item_key(index, body))] += 1
-        invalid = self.progress.counts["invalid"]
+        invalid = self.progress.counts[Outcome.INVALID]
+        refused = earlier[Outcome.REJECTED.value] + earlier[Outcome.INVALID.value]
         self._print(_summary.dry_run_summary(
-            self.source, valid, invalid, earlier["sent"], earlier["rejected"], self.feed.stopped
+            self.source, valid, invalid, earlier[Outcome.SENT.value], refused, self.feed.stopped
         ))
         if self.feed.stop_code == USAGE:
             return USAGE
@@ -117,9 +143,10 @@ class _Run:
                         self.feed,
                         concurrency=self.args.concurrency,
                         max_rate=self.args.max_rate,
-                        journal=self.args.journal,
+                        journal=self.journal,
                         resend_unknown=self.args.resend_unknown,
                         on_result=self._result,
+                        stop=self.stop,
                     )
             except BaseException as error:  # reported by the main thread
                 outcome["error"] = error
@@ -133,6 +160,11 @@ class _Run:
         if "error" in outcome:
             raise CliError(f"the import failed: {outcome['error']}", FAILED)
         result = outcome["result"]
+        if result.stopped is not None:
+            # The library's own reasons (settings refused, a wait over max_wait) come after
+            # any the feed already holds (Ctrl-C, the keys refused).
+            code = USAGE if result.settings_error is not None else FAILED
+            self.feed.stop(result.stopped, code)
         self._print(_summary.import_summary(
             self.source,
             self.progress,
@@ -157,20 +189,40 @@ class _Run:
                 self.progress.tick()
             except KeyboardInterrupt:
                 if interrupted:
-                    raise
+                    self._abandon()
                 interrupted = True
                 self.feed.stop("interrupted (Ctrl-C)", INTERRUPTED)
+                self.stop.set()
                 self.progress.message(
-                    "interrupted: reading no further, waiting for the calls in flight "
-                    "(Ctrl-C again to skip the summary)"
+                    "interrupted: sending nothing more, waiting for the calls in flight to "
+                    "end (Ctrl-C again to exit at once)"
                 )
+
+    def _abandon(self) -> NoReturn:
+        """Exit now, the calls in flight unfinished: their rows stay ``sending`` in the journal.
+
+        ``os._exit``, because the workers are still in their calls: an interpreter shutting
+        down around them could lock up on the streams they write. Every journal line is
+        flushed to the operating system as it is written, so none is lost.
+        """
+        where = (
+            f"they stay 'sending' in {self.args.journal}: a rerun reports them as unknown and "
+            "does not send them again"
+            if self.journal is not None
+            else "they may have been recorded"
+        )
+        self.progress.message(
+            f"interrupted again: exiting without waiting for the calls in flight; {where}"
+        )
+        self.stderr.flush()
+        os._exit(INTERRUPTED)
 
     def _exit_code(self) -> int:
         code = self.feed.stop_code
         if code is not None and code in (USAGE, KEYS_REFUSED, INTERRUPTED):
             return code
         counts = self.progress.counts
-        failed = any(counts[name] for name in ("rejected", "invalid", "unknown", "not_sent"))
+        failed = any(counts[outcome] for outcome in FAILED_OUTCOMES)
         if failed or self.feed.stopped is not None or self.rejected.failure is not None:
             return FAILED
         return OK
@@ -183,28 +235,30 @@ class _Run:
 
         try:
             line, body = self.feed.take(item.index)
-            outcome = item.outcome.value
+            outcome = item.outcome
             if isinstance(item.error, (UnauthorizedException, ForbiddenException)):
                 # Not the row's fault: not sent (and journaled so), and the run stops.
                 self.feed.stop(f"the API refused the keys: {item.error}", KEYS_REFUSED)
-            elif outcome == "skipped" and self.guard.earlier(item.key) in ("rejected", "invalid"):
+            elif item.earlier and outcome in (Outcome.REJECTED, Outcome.INVALID):
                 # Refused by an earlier run: not recorded, so not done; the journal keeps it
                 # from being sent again with the same body.
-                outcome = "rejected"
                 error = problem_error("rejected_earlier", "refused by an earlier run, per the "
                                       "journal; not sent again")
                 error["status"] = self.guard.statuses.get(item.key)
                 self.rejected.write(line, body, error)
-                self._row_message(line, f"rejected: {error['message']}")
-            elif outcome in ("rejected", "invalid"):
+                self._row_message(line, f"{outcome.value}: {error['message']}")
+            elif outcome in (Outcome.REJECTED, Outcome.INVALID):
                 self.rejected.write(line, body, api_error(item.error))
-                self._row_message(line, f"{outcome}: {item.error}")
-            elif outcome == "unknown":
+                self._row_message(line, f"{outcome.value}: {item.error}")
+            elif outcome is Outcome.UNKNOWN:
                 self.unknown_lines.append(line)
                 why = item.error or "an earlier run sent it and got no reply (see --resend-unknown)"
                 self._row_message(line, f"unknown: {why}")
-            elif outcome == "not_sent" and item.error is not None:
+            elif outcome is Outcome.NOT_SENT and item.error is not None:
                 self._row_message(line, f"not sent: {item.error}")
+            elif outcome is Outcome.SENT and item.error is not None:
+                # A 2xx: recorded, and never sent again; only the reply was unusable.
+                self._row_message(line, f"sent, but the reply could not be read: {item.error}")
             self.progress.count(outcome)
         except Exception as error:  # a bug here must not kill a worker thread
             self.progress.message(f"row {item.index + 1} sent: cannot report its result: {error!r}")
@@ -212,7 +266,7 @@ class _Run:
     def _malformed(self, row: _rows.Row, problem: _rows.Problem) -> None:
         self.rejected.write(row.line, row.body, problem_error(problem.key, problem.message))
         self._row_message(row.line, problem.message)
-        self.progress.count("invalid")
+        self.progress.count(Outcome.INVALID)
 
     def _row_message(self, line: int, text: str) -> None:
         with self._lock:

@@ -34,6 +34,11 @@ class JournalGuard:
         known = self.keys.get(_position(key))
         return known is not None and known != key
 
+    def state_at(self, position: int) -> Optional[str]:
+        """The last state the journal recorded for the row at ``position``, if any."""
+        key = self.keys.get(position)
+        return None if key is None else self.states.get(key)
+
     def earlier(self, key: str) -> Optional[str]:
         """How an earlier run finished ``key`` (``sent``, ``rejected``, ``invalid``), if it did."""
         state = self.states.get(key)

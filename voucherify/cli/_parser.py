@@ -35,6 +35,10 @@ def build() -> Parser:
         description="Track Voucherify custom events from the command line.",
         epilog="Keys: set VOUCHERIFY_APP_ID and VOUCHERIFY_APP_TOKEN. See docs/cli.md.",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"{PROG} {_version()}",
+        help="print the SDK's version and exit",
+    )
     _connection_options(parser, None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -145,7 +149,7 @@ def _import(parser: argparse.ArgumentParser) -> None:
 def _local_server(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(run="local-server")
     parser.add_argument(
-        "--port", type=int, default=0, metavar="N", help="port on 127.0.0.1 (default: any free)"
+        "--port", type=_port, default=0, metavar="N", help="port on 127.0.0.1 (default: any free)"
     )
     parser.add_argument(
         "--app-id", default=argparse.SUPPRESS, metavar="ID",
@@ -156,6 +160,14 @@ def _local_server(parser: argparse.ArgumentParser) -> None:
         help="X-App-Token to accept [VOUCHERIFY_APP_TOKEN, else random]",
     )
     parser.add_argument(
+        "--client-app-id", metavar="ID",
+        help="X-Client-Application-Id to accept, for client-side calls [default: random]",
+    )
+    parser.add_argument(
+        "--client-token", metavar="TOKEN",
+        help="X-Client-Token to accept, for client-side calls [default: random]",
+    )
+    parser.add_argument(
         "--rate-limit", type=_rate_limit, metavar="N/SECONDS",
         help="allow N calls per SECONDS, then answer 429 (default: no limit)",
     )
@@ -163,6 +175,24 @@ def _local_server(parser: argparse.ArgumentParser) -> None:
         "--events-file", metavar="PATH",
         help='define events: a JSON object like {"signed_up": {"plan": "string"}}',
     )
+
+
+def _version() -> str:
+    import platform
+
+    from voucherify._version import __version__
+
+    return f"{__version__} (Python {platform.python_version()})"
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: a port is 0 to 65535 (0: any free one)")
+    return value
 
 
 def _json_object(text: str) -> dict[str, Any]:

@@ -14,10 +14,10 @@ import threading
 import time
 from typing import Optional, TextIO
 
-OUTCOMES = ("sent", "skipped", "rejected", "invalid", "unknown", "not_sent")
-"""What can happen to a row, in the order the summary lists them."""
+from voucherify.bulk import Outcome
 
-_FAILED = ("rejected", "invalid", "unknown", "not_sent")
+FAILED_OUTCOMES = (Outcome.REJECTED, Outcome.INVALID, Outcome.UNKNOWN, Outcome.NOT_SENT)
+"""The outcomes that leave a row not known to be recorded: the progress line's "failed"."""
 _RATE_WINDOW = 10.0
 """Seconds of recent history the rate (and so the time left) is measured over."""
 
@@ -36,7 +36,8 @@ class Progress:
         self.stream = stream
         self.mode = _resolve(mode, stream)
         self.total = total
-        self.counts = dict.fromkeys(OUTCOMES, 0)
+        self.counts = dict.fromkeys(Outcome, 0)
+        """Rows finished, by outcome (the bulk library's, in its order)."""
         self.started = time.monotonic()
         self._every_seconds = every_seconds
         self._every_rows = every_rows
@@ -50,7 +51,7 @@ class Progress:
     def done(self) -> int:
         return sum(self.counts.values())
 
-    def count(self, outcome: str) -> None:
+    def count(self, outcome: Outcome) -> None:
         """One more row finished with ``outcome``."""
         with self._lock:
             self.counts[outcome] += 1
@@ -108,10 +109,10 @@ class Progress:
             shown = f"{done}/{self.total} rows ({100.0 * done / self.total:.0f}%)"
         else:
             shown = f"{done} rows"
-        failed = sum(self.counts[name] for name in _FAILED)
-        parts = [shown, f"sent {self.counts['sent']}"]
-        if self.counts["skipped"]:
-            parts.append(f"skipped {self.counts['skipped']}")
+        failed = sum(self.counts[outcome] for outcome in FAILED_OUTCOMES)
+        parts = [shown, f"sent {self.counts[Outcome.SENT]}"]
+        if self.counts[Outcome.SKIPPED]:
+            parts.append(f"skipped {self.counts[Outcome.SKIPPED]}")
         parts.append(f"failed {failed}")
         rate = self.rate(now)
         parts.append(f"{rate:.1f} rows/s")

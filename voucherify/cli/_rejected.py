@@ -52,7 +52,10 @@ class RejectedFile:
     def write(self, line: int, row: Any, error: dict[str, Any]) -> None:
         if self._file is None:
             return
-        text = json.dumps({"line": line, "row": row, "error": error}, default=str)
+        try:
+            text = json.dumps({"line": line, "row": row, "error": error}, default=str)
+        except (ValueError, TypeError, RecursionError):  # a row only the SDK could read
+            text = json.dumps({"line": line, "row": None, "error": error}, default=str)
         with self._lock:
             if self.failure is not None:
                 return

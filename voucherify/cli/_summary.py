@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from voucherify.cli._progress import OUTCOMES, Progress
+from voucherify.bulk import Outcome
+from voucherify.cli._progress import Progress
 
 _MEANING = {
-    "sent": "recorded by the API",
-    "skipped": "sent by an earlier run, per the journal",
-    "rejected": "refused by the API",
-    "invalid": "malformed, not sent",
-    "unknown": "sent, reply lost: may have been recorded",
-    "not_sent": "certainly not recorded: a rerun with the journal sends them",
+    Outcome.SENT: "recorded by the API",
+    Outcome.REJECTED: "refused by the API",
+    Outcome.INVALID: "malformed, not sent",
+    Outcome.UNKNOWN: "sent, reply lost: may have been recorded",
+    Outcome.NOT_SENT: "certainly not recorded: a rerun with the journal sends them",
+    Outcome.SKIPPED: "sent by an earlier run, per the journal",
 }
+_ORDER = (Outcome.SENT, Outcome.SKIPPED, Outcome.REJECTED, Outcome.INVALID, Outcome.UNKNOWN,
+          Outcome.NOT_SENT)
+"""The summary's order of the bulk library's outcomes."""
 _LINES_SHOWN = 20
 
 
@@ -32,8 +36,8 @@ def import_summary(
     done = progress.done
     rate = done / elapsed if elapsed > 0 else 0.0
     lines = [f"{source}: {done} rows in {elapsed:.1f}s ({rate:.1f} rows/s)"]
-    for outcome in OUTCOMES:
-        label = outcome.replace("_", " ")
+    for outcome in _ORDER:
+        label = outcome.value.replace("_", " ")
         lines.append(f"  {label:<9}{progress.counts[outcome]:>8}  {_MEANING[outcome]}")
     lines.append(f"  429 replies waited out: {rate_limited}")
     if stopped is not None:
@@ -45,12 +49,12 @@ def import_summary(
     if rejected_path is not None:
         lines.append(f"{rejected_written} rejected or invalid rows written to {rejected_path}")
     counts = progress.counts
-    if counts["not_sent"] or counts["unknown"] or stopped is not None:
+    if counts[Outcome.NOT_SENT] or counts[Outcome.UNKNOWN] or stopped is not None:
         if journal is not None:
             lines.append(
                 f"to resume, run the same command again: --journal {journal} skips what was "
                 "done" + (" and leaves unknown rows alone unless --resend-unknown"
-                          if counts["unknown"] else "")
+                          if counts[Outcome.UNKNOWN] else "")
             )
         else:
             lines.append("with --journal PATH, a rerun would resume where this run ended")
@@ -68,7 +72,8 @@ def dry_run_summary(
     if sent or refused:
         lines.append(
             f"  per the journal, {sent} valid rows were sent and {refused} refused by an "
-            "earlier run: a run skips them"
+            "earlier run: a run sends neither again, skipping the sent ones and counting the "
+            "refused ones as refused"
         )
     if stopped is not None:
         lines.append(f"stopped: {stopped}")

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from voucherify._pipeline.request import MAX_BODY_BYTES
-from voucherify.exceptions import ApiTypeError, ApiValueError
-from voucherify.models.events_create_request_body import EventsCreateRequestBody
+from voucherify.bulk import check_item
 
 
 def problem_with(body: Any) -> Optional[str]:
-    """The SDK's message for a body it would refuse (naming field and rule), or ``None``."""
-    # Anything but a dict, None included, is wrapped so that the model says "must be an object".
-    candidate: Any = body if isinstance(body, dict) else [body]
-    try:
-        model = EventsCreateRequestBody.from_dict(candidate)
-        size = 0 if model is None else len(model.to_json_bytes())
-    except (ApiValueError, ApiTypeError) as error:
-        return str(error)
-    if size > MAX_BODY_BYTES:
-        return f"the body encodes to {size} bytes; the API accepts at most 10 MiB"
-    return None
+    """The SDK's message for a body it would refuse (naming field and rule), or ``None``.
+
+    The bulk library's own check (the one a call runs on its body), so that a row passes
+    here exactly when the library would send it.
+    """
+    if not isinstance(body, dict):  # a JSON line that is an array, a string, null...
+        return "invalid EventsCreateRequestBody: must be an object"
+    problem = check_item(body)
+    return None if problem is None else str(problem)
