@@ -2,18 +2,24 @@
 
 It knows nothing of models or operations. Every urllib3 failure leaves this module as an
 :class:`~voucherify.exceptions.ApiTransportException` subclass that says whether the request
-may have reached the server. ``ApiException`` is re-exported here for code written against
+may have reached the server, from the table in :mod:`voucherify._pipeline.failures` that
+the async transport uses too. ``ApiException`` is re-exported here for code written against
 the official SDK (``from voucherify.rest import ApiException``).
 """
 
 from __future__ import annotations
 
+import base64
+import http.client
 import os
+import re
+import socket
 import ssl
 import threading
 import weakref
 from functools import lru_cache
 from typing import Any, Mapping, Optional, Union
+from urllib.parse import unquote
 
 import urllib3
 from urllib3 import exceptions as u3
@@ -22,16 +28,12 @@ from urllib3.util.retry import Retry
 from urllib3.util.url import parse_url
 
 from voucherify._deadline_io import POOL_CLASSES, current_deadline
+from voucherify._pipeline import failures
+from voucherify._pipeline.failures import Kind, Phase, Progress, current_progress
 from voucherify._pipeline.headers import forbidden_header_error
 from voucherify._pipeline.urls import proxy_for
 from voucherify.configuration import Configuration
-from voucherify.exceptions import (
-    ApiConnectionException,
-    ApiException,
-    ApiSSLException,
-    ApiTimeoutException,
-    ApiTransportException,
-)
+from voucherify.exceptions import ApiException, ApiTransportException, ApiValueError
 
 __all__ = ["ApiException", "RESTClientObject", "RESTResponse", "translate_transport_error"]
 
@@ -58,37 +60,74 @@ def _timeout(timeouts: Timeouts) -> urllib3.Timeout:
     return urllib3.Timeout(connect=timeouts[0], read=timeouts[1])
 
 
-def translate_transport_error(exc: BaseException) -> ApiTransportException:
+def translate_transport_error(
+    exc: BaseException, phase: Optional[Phase] = None
+) -> ApiTransportException:
     """The SDK exception for a urllib3 or socket failure, saying whether the request was sent.
 
-    Failures while connecting (refused, DNS, TLS handshake, connect timeout) happen before
-    any byte of the request leaves, so the request was certainly not processed. Anything
-    later may have been: the server can record an event and then lose the reply.
+    ``phase`` is how far the attempt got (the transport tracks it); without it, only the
+    failures urllib3 raises before connecting count as not sent. Anything after the first
+    byte of the request was written may have been processed: the server can record an event
+    and then lose the reply, and a proxy can forward it and then drop the connection.
     """
-    if isinstance(exc, u3.SSLError):
-        # Certificate and handshake failures happen while connecting; others may come later.
-        text = str(exc)
-        handshake = "CERTIFICATE_VERIFY_FAILED" in text or "handshake" in text.lower()
-        return ApiSSLException(f"TLS failure: {text}", request_sent=False if handshake else None)
-    if isinstance(exc, u3.ClosedPoolError):
-        # Raised while taking a connection, before anything is sent: close() ran meanwhile.
-        return ApiConnectionException("the client was closed as this call began",
-                                      request_sent=False)
-    if isinstance(exc, u3.ProxyError):
-        return ApiConnectionException(f"proxy failure: {_reason(exc)}", request_sent=False)
+    if phase is None:
+        phase = _phase_of(exc)
+    status = _proxy_status(exc)
+    detail = failures.describe(exc) if status is None else failures.status_text(status)
+    return failures.transport_error(phase, _kind_of(exc), detail)
+
+
+_PROXY_STATUS = re.compile(r"Tunnel connection failed: (\d{3})")
+
+
+def _proxy_status(exc: BaseException) -> Optional[int]:
+    """The status a proxy refused the ``CONNECT`` with, when that is what ``exc`` reports
+    (http.client says so only in the text of an ``OSError``)."""
+    for inner in failures.causes(exc):
+        if isinstance(inner, OSError) and not isinstance(inner, ssl.SSLError):
+            match = _PROXY_STATUS.match(str(inner))
+            if match:
+                return int(match.group(1))
+    return None
+
+
+def _phase_of(exc: BaseException) -> Phase:
+    if isinstance(exc, (u3.ClosedPoolError, u3.EmptyPoolError)):
+        return Phase.POOL
+    if isinstance(exc, (u3.NewConnectionError, u3.ConnectTimeoutError)):
+        return Phase.CONNECT
+    return Phase.SENT
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    # urllib3 2 derives NewConnectionError (refused, unreachable...) from ConnectTimeoutError.
     if isinstance(exc, u3.NewConnectionError):
-        return ApiConnectionException(f"cannot connect: {_reason(exc)}", request_sent=False)
-    if isinstance(exc, u3.ConnectTimeoutError):
-        return ApiTimeoutException("timed out while connecting", request_sent=False)
-    if isinstance(exc, u3.ReadTimeoutError):
-        return ApiTimeoutException("timed out waiting for the reply", request_sent=None)
-    if isinstance(exc, u3.ProtocolError):
-        return ApiConnectionException(f"connection broken: {_reason(exc)}", request_sent=None)
-    return ApiConnectionException(f"transport failure: {_reason(exc)}", request_sent=None)
+        return False
+    return isinstance(exc, (u3.TimeoutError, socket.timeout, TimeoutError))
 
 
-def _reason(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
+def _kind_of(exc: BaseException) -> Kind:
+    """What broke, from urllib3's exception and whatever it wraps."""
+    if isinstance(exc, (u3.ClosedPoolError, u3.EmptyPoolError)):
+        return Kind.CLOSED
+    if _proxy_status(exc) is not None:
+        return Kind.REFUSED_BY_PROXY
+    chain = list(failures.causes(exc))
+    if any(_is_timeout(inner) for inner in chain):
+        return Kind.TIMEOUT
+    if any(isinstance(inner, ssl.SSLCertVerificationError) for inner in chain):
+        return Kind.CERTIFICATE
+    for inner in reversed(chain):  # the innermost cause says most
+        if isinstance(inner, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError)):
+            return Kind.BROKEN  # the peer closed or reset: no protocol said anything
+        if isinstance(inner, ssl.SSLError):
+            return Kind.TLS
+        if isinstance(inner, (http.client.IncompleteRead, u3.IncompleteRead)):
+            return Kind.BROKEN
+        if isinstance(inner, (http.client.HTTPException, u3.DecodeError,
+                              u3.HeaderParsingError, u3.InvalidChunkLength)):
+            return Kind.BAD_REPLY
+    return Kind.BROKEN
 
 
 class RESTClientObject:
@@ -134,10 +173,9 @@ class RESTClientObject:
         with self._lock:
             manager = self._proxy_managers.get(proxy)
             if manager is None:
+                proxy_url, headers = proxy_settings(proxy, self._configuration.proxy_headers)
                 manager = urllib3.ProxyManager(
-                    proxy_url=proxy,
-                    proxy_headers=self._configuration.proxy_headers,
-                    **self._pool_args,
+                    proxy_url=proxy_url, proxy_headers=headers, **self._pool_args
                 )
                 manager.pool_classes_by_scheme = POOL_CLASSES
                 self._proxy_managers[proxy] = manager
@@ -153,6 +191,8 @@ class RESTClientObject:
         preload_content: bool = True,
     ) -> urllib3.BaseHTTPResponse:
         """Send one request; redirects are not followed, so keys never go to another origin."""
+        progress = Progress()
+        token = current_progress.set(progress)
         try:
             opener, target = self._route_for(url)
             return opener.urlopen(
@@ -165,12 +205,16 @@ class RESTClientObject:
                 redirect=False,
                 preload_content=preload_content,
             )
-        except (u3.HTTPError, OSError) as exc:
+        except (u3.HTTPError, OSError, http.client.HTTPException) as exc:
             if isinstance(exc, u3.ClosedPoolError):
                 self._routes.pop(url, None)  # a retry looks the host's pool up again
-            raise translate_transport_error(exc) from exc
+            raise translate_transport_error(exc, progress.phase) from exc
+        except ApiValueError:
+            raise
         except ValueError:
             raise forbidden_header_error() from None
+        finally:
+            current_progress.reset(token)
 
     def send(
         self,
@@ -208,6 +252,34 @@ class RESTClientObject:
         for pool in pools:
             if isinstance(pool, HTTPConnectionPool):
                 pool.close()
+
+
+def proxy_settings(
+    proxy: str, headers: Optional[Mapping[str, str]]
+) -> tuple[str, Optional[dict[str, str]]]:
+    """The proxy URL without its ``user:password@`` part, and the headers for the proxy with
+    ``Proxy-Authorization`` made from that part, as aiohttp does for the async client.
+
+    The credentials are percent-decoded and sent as Basic auth in Latin-1; they replace a
+    ``Proxy-Authorization`` given in ``proxy_headers``. The URL urllib3 keeps (and may name
+    in its messages) then holds no credentials.
+    """
+    parsed = parse_url(proxy)
+    if parsed.auth is None:
+        return proxy, dict(headers) if headers is not None else None
+    user, _, password = parsed.auth.partition(":")
+    try:
+        pair = f"{unquote(user)}:{unquote(password)}".encode("latin-1")
+    except UnicodeEncodeError:
+        raise ApiValueError(
+            "configuration.proxy: the user name and password must be Latin-1 text"
+        ) from None
+    merged = {
+        name: value for name, value in (headers or {}).items()
+        if name.lower() != "proxy-authorization"
+    }
+    merged["Proxy-Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+    return parsed._replace(auth=None).url, merged
 
 
 def _pool_args(configuration: Configuration) -> dict[str, Any]:

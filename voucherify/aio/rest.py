@@ -1,7 +1,8 @@
 """The aiohttp transport: one session per client, and aiohttp failures as SDK exceptions.
 
 It mirrors :mod:`voucherify.rest` (TLS settings, proxies, no redirects, timeouts, the
-"was the request sent?" verdict on every failure); what to send and what a reply means is
+"was the request sent?" verdict on every failure, from the table in
+:mod:`voucherify._pipeline.failures` both use); what to send and what a reply means is
 decided elsewhere, once for both clients. ``socket_options`` needs aiohttp 3.12 or newer
 (its ``socket_factory``); with an older aiohttp the client refuses them rather than ignore them.
 """
@@ -17,16 +18,12 @@ import time
 from functools import lru_cache
 from typing import Any, Mapping, Optional
 
+from voucherify._pipeline import failures
+from voucherify._pipeline.failures import Kind, Phase, Progress, current_progress
 from voucherify._pipeline.headers import forbidden_header_error
 from voucherify._pipeline.urls import proxy_for
 from voucherify.configuration import Configuration
-from voucherify.exceptions import (
-    ApiConnectionException,
-    ApiSSLException,
-    ApiTimeoutException,
-    ApiTransportException,
-    ApiValueError,
-)
+from voucherify.exceptions import ApiTransportException, ApiValueError
 
 try:
     import aiohttp
@@ -38,26 +35,52 @@ except ImportError as missing:  # pragma: no cover - exercised in a subprocess t
 Timeouts = Optional[tuple[Optional[float], Optional[float]]]
 Reply = tuple[int, Optional[str], Mapping[str, str], bytes]
 
-# aiohttp 3.10 split its timeout error by phase; older versions raise ServerTimeoutError.
-_CONNECT_TIMEOUT: tuple[type[BaseException], ...] = tuple(
-    cls for cls in (getattr(aiohttp, "ConnectionTimeoutError", None),) if cls is not None
-)
+def translate_transport_error(
+    exc: BaseException, phase: Optional[Phase] = None
+) -> ApiTransportException:
+    """The SDK exception for an aiohttp or asyncio failure, saying whether it was sent.
+
+    ``phase`` is how far the attempt got (the transport tracks it: whether the connection
+    was made); without it, only aiohttp's connection errors count as not sent.
+    """
+    if phase is None:
+        phase = Phase.CONNECT if isinstance(exc, aiohttp.ClientConnectorError) else Phase.SENT
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return failures.transport_error(
+            phase, Kind.REFUSED_BY_PROXY, failures.status_text(exc.status)
+        )
+    return failures.transport_error(phase, _kind_of(exc), failures.describe(exc))
 
 
-def translate_transport_error(exc: BaseException) -> ApiTransportException:
-    """The SDK exception for an aiohttp or asyncio failure, saying whether it was sent."""
-    if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
-        before = isinstance(exc, aiohttp.ClientConnectorError)
-        return ApiSSLException(f"TLS failure: {exc}", request_sent=False if before else None)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return ApiConnectionException(f"cannot connect: {exc}", request_sent=False)
-    if _CONNECT_TIMEOUT and isinstance(exc, _CONNECT_TIMEOUT):
-        return ApiTimeoutException("timed out while connecting", request_sent=False)
-    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
-        return ApiTimeoutException("timed out waiting for the reply", request_sent=None)
-    return ApiConnectionException(
-        f"connection broken: {type(exc).__name__}: {exc}", request_sent=None
-    )
+def _kind_of(exc: BaseException) -> Kind:
+    """What broke, from aiohttp's exception and whatever it wraps."""
+    chain = list(failures.causes(exc))
+    if any(isinstance(inner, (asyncio.TimeoutError, aiohttp.ServerTimeoutError))
+           for inner in chain):
+        return Kind.TIMEOUT
+    if any(isinstance(inner, (aiohttp.ClientConnectorCertificateError,
+                              ssl.SSLCertVerificationError)) for inner in chain):
+        return Kind.CERTIFICATE
+    for inner in reversed(chain):  # the innermost cause says most
+        if isinstance(inner, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError,
+                              aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)):
+            return Kind.BROKEN  # the peer closed, reset or cut the reply short
+        if isinstance(inner, (ssl.SSLError, aiohttp.ClientSSLError)):
+            return Kind.TLS
+        if isinstance(inner, aiohttp.ClientResponseError):
+            return Kind.BAD_REPLY
+    return Kind.BROKEN
+
+
+class _TrackingConnector(aiohttp.TCPConnector):
+    """A ``TCPConnector`` that notes when an attempt has its connection: until then nothing of
+    the request was written (whatever aiohttp calls the failure), from then on it may be."""
+
+    async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
+        failures.reach(Phase.CONNECT)
+        connection = await super().connect(req, traces, timeout)
+        failures.reach(Phase.SENT)
+        return connection
 
 
 @lru_cache(maxsize=64)
@@ -125,7 +148,7 @@ class AsyncRESTClientObject:
     def _session_for_loop(self) -> aiohttp.ClientSession:
         session = self._session
         if session is None or session.closed:
-            connector = aiohttp.TCPConnector(
+            connector = _TrackingConnector(
                 limit=max(100, self._configuration.connection_pool_maxsize),
                 ssl=self._ssl,
                 **self._socket_args,
@@ -155,6 +178,8 @@ class AsyncRESTClientObject:
             deadline = max(math.floor(deadline * 1000) / 1000, 0.001)
         timeout = _client_timeout(deadline, connect, read)
         proxy = self._proxy(url)
+        progress = Progress()
+        token = current_progress.set(progress)
         try:
             return await self._session_for_loop().request(
                 method,
@@ -168,9 +193,11 @@ class AsyncRESTClientObject:
                 server_hostname=self._server_hostname,
             )
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            raise translate_transport_error(exc) from exc
+            raise translate_transport_error(exc, progress.phase) from exc
         except ValueError:
             raise forbidden_header_error() from None
+        finally:
+            current_progress.reset(token)
 
     async def send(
         self,
@@ -192,7 +219,7 @@ class AsyncRESTClientObject:
             async with response:
                 data = await response.read()
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            raise translate_transport_error(exc) from exc
+            raise translate_transport_error(exc, Phase.SENT) from exc
         return response.status, response.reason, response.headers, data
 
     async def close(self) -> None:
