@@ -27,7 +27,7 @@ from typing import Any, Optional
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from voucherify._pipeline.failures import Phase, current_progress, reach
+from voucherify._pipeline.failures import Phase, current_progress, reach, unrequested_reply
 
 current_deadline: ContextVar[Optional[float]] = ContextVar("voucherify_deadline", default=None)
 """The ``time.monotonic()`` by which the reply must be read; ``None`` for no deadline."""
@@ -40,7 +40,7 @@ _MAX_HEADERS = 100
 
 class UnplaceableReply(http.client.HTTPException):
     """The server sent something before the final reply that the SDK cannot place: a
-    ``101`` it never asked for, or interim replies without end."""
+    ``101`` it never asked for, or interim replies without end. Its text is the SDK's own."""
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -75,9 +75,23 @@ class _DeadlineReader(io.RawIOBase):
 
 
 class _ReplyReader(io.BufferedReader):
-    """The buffered reader a reply is parsed from; it can tell whether bytes wait unread."""
+    """The buffered reader a reply is parsed from. It can tell whether bytes wait unread, and
+    sees a chunked body's last chunk and trailer go by (chunk-size and trailer lines are the
+    only lines read from a chunked body, by http.client and urllib3 alike)."""
 
     raw: _DeadlineReader
+    watching_chunks = False
+    last_chunk_seen = False
+    chunks_ended = False
+
+    def readline(self, size: Optional[int] = -1) -> bytes:
+        line = super().readline(-1 if size is None else size)
+        if self.watching_chunks and not self.chunks_ended:
+            if self.last_chunk_seen:
+                self.chunks_ended = line in (b"\r\n", b"\n")
+            else:
+                self.last_chunk_seen = line.split(b";", 1)[0].strip() == b"0"
+        return line
 
     def holds_more(self) -> bool:
         """Whether bytes the server sent are buffered beyond what was read (never waits)."""
@@ -102,7 +116,8 @@ class _DeadlineSocket:
 
 class _DeadlineResponse(http.client.HTTPResponse):
     """http.client's reply, read within the deadline, skipping interim (1xx) replies, and
-    noting whether it ended exactly where its framing said (``overran`` when it did not)."""
+    noting whether it was read to the end its framing said (``complete``) and no further bytes
+    followed (``overran`` when some did)."""
 
     def __init__(
         self,
@@ -114,6 +129,12 @@ class _DeadlineResponse(http.client.HTTPResponse):
         wrapped = _DeadlineSocket(sock, current_deadline.get())
         super().__init__(wrapped, debuglevel, method, url)  # type: ignore[arg-type]
         self.overran = False
+        self.complete = False
+
+    def begin(self) -> None:
+        super().begin()
+        if self.chunked and isinstance(self.fp, _ReplyReader):
+            self.fp.watching_chunks = True
 
     def _read_status(self) -> tuple[str, int, str]:
         # http.client skips "100 Continue" only; 102, 103 and the like would otherwise be
@@ -126,7 +147,7 @@ class _DeadlineResponse(http.client.HTTPResponse):
         else:
             raise UnplaceableReply(f"more than {_MAX_INTERIM_REPLIES} interim replies")
         if status == 101:
-            raise UnplaceableReply("101 Switching Protocols, which the SDK never asks for")
+            raise UnplaceableReply(unrequested_reply(status))
         return version, status, reason
 
     def _skip_headers(self) -> None:
@@ -140,8 +161,9 @@ class _DeadlineResponse(http.client.HTTPResponse):
 
     def _close_conn(self) -> None:
         fp = self.fp
-        if isinstance(fp, _ReplyReader) and fp.holds_more():
-            self.overran = True
+        if isinstance(fp, _ReplyReader):
+            self.complete = fp.chunks_ended if self.chunked else self.length == 0
+            self.overran = fp.holds_more()
         super()._close_conn()  # type: ignore[misc]
 
 
@@ -151,11 +173,10 @@ def _ended_cleanly(conn: HTTPConnection) -> bool:
     if reply is None or conn.is_closed:
         return True
     raw = reply._original_response
-    if not isinstance(raw, _DeadlineResponse) or not raw.isclosed() or raw.overran:
-        return False
-    if reply.chunked:
-        return bool(reply.chunk_left == 0)
-    return raw.length == 0
+    return (
+        isinstance(raw, _DeadlineResponse) and raw.isclosed() and raw.complete
+        and not raw.overran
+    )
 
 
 class _Tracked:

@@ -27,7 +27,7 @@ from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.util.retry import Retry
 from urllib3.util.url import parse_url
 
-from voucherify._deadline_io import POOL_CLASSES, current_deadline
+from voucherify._deadline_io import POOL_CLASSES, UnplaceableReply, current_deadline
 from voucherify._pipeline import failures
 from voucherify._pipeline.failures import Kind, Phase, Progress, current_progress
 from voucherify._pipeline.headers import forbidden_header_error
@@ -72,9 +72,17 @@ def translate_transport_error(
     """
     if phase is None:
         phase = _phase_of(exc)
+    return failures.transport_error(phase, _kind_of(exc), _detail(exc))
+
+
+def _detail(exc: BaseException) -> str:
     status = _proxy_status(exc)
-    detail = failures.describe(exc) if status is None else failures.status_text(status)
-    return failures.transport_error(phase, _kind_of(exc), detail)
+    if status is not None:
+        return failures.status_text(status)
+    for inner in failures.causes(exc):
+        if isinstance(inner, UnplaceableReply):
+            return str(inner)
+    return failures.describe(exc)
 
 
 _PROXY_STATUS = re.compile(r"Tunnel connection failed: (\d{3})")

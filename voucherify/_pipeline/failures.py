@@ -194,6 +194,12 @@ def describe(exc: BaseException) -> str:
     return type(innermost).__name__
 
 
+def unrequested_reply(status: int) -> str:
+    """The detail for a 1xx that came as the final reply (a ``101``: the SDK never asks to
+    switch protocols); the request went out, and where the real reply starts is unknown."""
+    return f"{status_text(status)} came as the final reply"
+
+
 def status_text(status: int) -> str:
     """``407 Proxy Authentication Required``: a status and its standard phrase, not the
     peer's own (which could say anything)."""

@@ -215,6 +215,13 @@ class AsyncRESTClientObject:
         """
         deadline = None if deadline_at is None else max(deadline_at - time.monotonic(), 0.001)
         response = await self.request(method, url, headers, body, timeouts, deadline)
+        if 100 <= response.status <= 199:
+            # aiohttp skips interim replies itself; a 1xx left is a 101, which the SDK never
+            # asks for, and nothing says where the real reply starts.
+            response.close()
+            raise failures.transport_error(
+                Phase.SENT, Kind.BAD_REPLY, failures.unrequested_reply(response.status)
+            )
         try:
             async with response:
                 data = await response.read()
