@@ -9,7 +9,6 @@ the official SDK (``from voucherify.rest import ApiException``).
 
 from __future__ import annotations
 
-import base64
 import http.client
 import os
 import re
@@ -19,7 +18,6 @@ import threading
 import weakref
 from functools import lru_cache
 from typing import Any, Mapping, Optional, Union
-from urllib.parse import unquote
 
 import urllib3
 from urllib3 import exceptions as u3
@@ -31,6 +29,7 @@ from voucherify._deadline_io import POOL_CLASSES, UnplaceableReply, current_dead
 from voucherify._pipeline import failures
 from voucherify._pipeline.failures import Kind, Phase, Progress, current_progress
 from voucherify._pipeline.headers import forbidden_header_error
+from voucherify._pipeline.proxies import proxy_route
 from voucherify._pipeline.urls import proxy_for
 from voucherify.configuration import Configuration
 from voucherify.exceptions import ApiException, ApiTransportException, ApiValueError
@@ -181,9 +180,9 @@ class RESTClientObject:
         with self._lock:
             manager = self._proxy_managers.get(proxy)
             if manager is None:
-                proxy_url, headers = proxy_settings(proxy, self._configuration.proxy_headers)
+                route = proxy_route(proxy, self._configuration.proxy_headers)
                 manager = urllib3.ProxyManager(
-                    proxy_url=proxy_url, proxy_headers=headers, **self._pool_args
+                    proxy_url=route.url, proxy_headers=route.headers, **self._pool_args
                 )
                 manager.pool_classes_by_scheme = POOL_CLASSES
                 self._proxy_managers[proxy] = manager
@@ -260,34 +259,6 @@ class RESTClientObject:
         for pool in pools:
             if isinstance(pool, HTTPConnectionPool):
                 pool.close()
-
-
-def proxy_settings(
-    proxy: str, headers: Optional[Mapping[str, str]]
-) -> tuple[str, Optional[dict[str, str]]]:
-    """The proxy URL without its ``user:password@`` part, and the headers for the proxy with
-    ``Proxy-Authorization`` made from that part, as aiohttp does for the async client.
-
-    The credentials are percent-decoded and sent as Basic auth in Latin-1; they replace a
-    ``Proxy-Authorization`` given in ``proxy_headers``. The URL urllib3 keeps (and may name
-    in its messages) then holds no credentials.
-    """
-    parsed = parse_url(proxy)
-    if parsed.auth is None:
-        return proxy, dict(headers) if headers is not None else None
-    user, _, password = parsed.auth.partition(":")
-    try:
-        pair = f"{unquote(user)}:{unquote(password)}".encode("latin-1")
-    except UnicodeEncodeError:
-        raise ApiValueError(
-            "configuration.proxy: the user name and password must be Latin-1 text"
-        ) from None
-    merged = {
-        name: value for name, value in (headers or {}).items()
-        if name.lower() != "proxy-authorization"
-    }
-    merged["Proxy-Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
-    return parsed._replace(auth=None).url, merged
 
 
 def _pool_args(configuration: Configuration) -> dict[str, Any]:

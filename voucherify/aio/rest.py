@@ -21,6 +21,7 @@ from typing import Any, Mapping, Optional
 from voucherify._pipeline import failures
 from voucherify._pipeline.failures import Kind, Phase, Progress, current_progress
 from voucherify._pipeline.headers import forbidden_header_error
+from voucherify._pipeline.proxies import PROXY_AUTHORIZATION, ProxyRoute, proxy_route
 from voucherify._pipeline.urls import proxy_for
 from voucherify.configuration import Configuration
 from voucherify.exceptions import ApiTransportException, ApiValueError
@@ -143,7 +144,7 @@ class AsyncRESTClientObject:
         )
         self._socket_args = _socket_args(configuration.socket_options)
         self._session: Optional[aiohttp.ClientSession] = None
-        self._proxies: dict[str, Optional[str]] = {}
+        self._proxies: dict[str, Optional[ProxyRoute]] = {}
 
     def _session_for_loop(self) -> aiohttp.ClientSession:
         session = self._session
@@ -157,9 +158,12 @@ class AsyncRESTClientObject:
             self._session = session
         return session
 
-    def _proxy(self, url: str) -> Optional[str]:
+    def _proxy(self, url: str) -> Optional[ProxyRoute]:
         if url not in self._proxies:
-            self._proxies[url] = proxy_for(url, self._configuration)
+            proxy = proxy_for(url, self._configuration)
+            self._proxies[url] = (
+                None if proxy is None else proxy_route(proxy, self._configuration.proxy_headers)
+            )
         return self._proxies[url]
 
     async def request(
@@ -178,6 +182,9 @@ class AsyncRESTClientObject:
             deadline = max(math.floor(deadline * 1000) / 1000, 0.001)
         timeout = _client_timeout(deadline, connect, read)
         proxy = self._proxy(url)
+        if proxy is not None and proxy.authorization and not url.startswith("https:"):
+            # No tunnel: the proxy reads the request itself, and the credentials with it.
+            headers = {**headers, PROXY_AUTHORIZATION: proxy.authorization}
         progress = Progress()
         token = current_progress.set(progress)
         try:
@@ -188,8 +195,8 @@ class AsyncRESTClientObject:
                 headers=headers,
                 timeout=timeout,
                 allow_redirects=False,
-                proxy=proxy,
-                proxy_headers=self._configuration.proxy_headers if proxy else None,
+                proxy=proxy.url if proxy else None,
+                proxy_headers=proxy.headers if proxy else None,
                 server_hostname=self._server_hostname,
             )
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
