@@ -250,9 +250,10 @@ class RESTClientObject:
         urllib3's ``PoolManager.clear`` only forgets its pools, leaving their connections to
         be closed when nothing refers to them any more (an unread response still does).
         """
-        pools: list[Any] = [opener for opener, _ in self._routes.values()]
+        # tuple() copies in one step: calls in other threads may add routes meanwhile.
+        pools: list[Any] = [opener for opener, _ in tuple(self._routes.values())]
         self._routes.clear()
-        for manager in [self.pool_manager, *self._proxy_managers.values()]:
+        for manager in [self.pool_manager, *tuple(self._proxy_managers.values())]:
             # keys(), not iteration: the container refuses to be iterated without its lock.
             pools += [manager.pools.get(key) for key in manager.pools.keys()]  # noqa: SIM118
             manager.clear()
