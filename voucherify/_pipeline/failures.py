@@ -155,7 +155,7 @@ def reach(phase: Phase) -> None:
 def causes(exc: BaseException) -> Iterator[BaseException]:
     """``exc`` and what it wraps: its ``__cause__``/``__context__`` chain and the libraries'
     own wrapping attributes (urllib3's ``reason`` and ``original_error``, aiohttp's
-    ``os_error``), each once."""
+    ``os_error`` and ``certificate_error``), each once."""
     seen: set[int] = set()
     pending = [exc]
     while pending:
@@ -164,7 +164,8 @@ def causes(exc: BaseException) -> Iterator[BaseException]:
             continue
         seen.add(id(current))
         yield current
-        for name in ("original_error", "reason", "os_error", "__cause__", "__context__"):
+        for name in ("original_error", "reason", "os_error", "certificate_error", "__cause__",
+                     "__context__"):
             inner = getattr(current, name, None)
             if isinstance(inner, BaseException):
                 pending.append(inner)
@@ -176,22 +177,24 @@ def causes(exc: BaseException) -> Iterator[BaseException]:
 def describe(exc: BaseException) -> str:
     """A short reason for ``exc`` made only of what the OS, TLS or HTTP define, never of the
     exception's own text (which may name the URL, the proxy and its credentials)."""
-    for inner in causes(exc):
-        if isinstance(inner, ssl.SSLCertVerificationError) and inner.verify_message:
-            return f"{inner.verify_message} (CERTIFICATE_VERIFY_FAILED)"
-        if isinstance(inner, ssl.SSLError):
-            reason = getattr(inner, "reason", None)
-            return str(reason) if reason else type(inner).__name__
-    for inner in causes(exc):
+    chain = list(causes(exc))
+    for inner in chain:
+        verify_message = getattr(inner, "verify_message", None)  # aiohttp's own lacks it
+        if isinstance(inner, ssl.SSLCertVerificationError) and isinstance(verify_message, str):
+            return f"{verify_message} (CERTIFICATE_VERIFY_FAILED)"
+    for inner in chain:
+        reason = getattr(inner, "reason", None)
+        if isinstance(inner, ssl.SSLError) and isinstance(reason, str):
+            return reason
+    for inner in chain:
         code = getattr(inner, "errno", None)
         if isinstance(inner, OSError) and isinstance(code, int) and code > 0:
             name = errno.errorcode.get(code, "")
             return f"{os.strerror(code)} ({name})" if name else os.strerror(code)
-    for inner in causes(exc):
+    for inner in chain:
         if isinstance(inner, OSError) and isinstance(getattr(inner, "strerror", None), str):
             return str(inner.strerror)  # a resolver's gaierror: no errno, a fixed text
-    innermost = list(causes(exc))[-1]
-    return type(innermost).__name__
+    return type(chain[-1]).__name__
 
 
 def unrequested_reply(status: int) -> str:
