@@ -1,19 +1,33 @@
-"""The fault matrix, as data: each row a fault the stand-in injects and what must follow.
+"""The fault matrix, as data: each row a fault and what must follow.
 
-Shared by the sync test (test_fault_matrix.py) and the async one, so both clients are held to
-the same outcomes: the result or exception class, how many requests reached the server, how
-many events it recorded (never a duplicate where the policy forbids one), and the time taken.
+A fault is one the stand-in injects, or one on the way to it: a proxy that misbehaves
+(refuses or drops the tunnel, fails the TLS handshake, drops the connection after forwarding
+the request) or a TLS port that fails the handshake (rawserver's FaultProxy and
+FaultyTLSServer). Shared by the sync test (test_fault_matrix.py) and the async one, so both
+clients are held to the same outcomes: the result or exception class, whether the request
+was sent, how many requests reached the server, how many events it recorded (never a
+duplicate where the policy forbids one), and the time taken.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import ssl
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
+
+import trustme
 
 import voucherify
 from voucherify.retry import RetryPolicy
 from voucherify.testing import LocalVoucherify, faults
+
+from rawserver import FaultProxy, FaultyTLSServer
 
 BODY = {"event": "fault_matrix", "customer": {"source_id": "fm-1"}}
 
@@ -42,10 +56,63 @@ class Row:
     status: Optional[int] = None
     calls: int = 1
     options: dict[str, Any] = field(default_factory=dict)
+    via: Optional[str] = None
+    """The way to the stand-in: ``None`` (direct), ``"proxy:MODE"`` (an https host through a
+    CONNECT tunnel), ``"proxy-http:MODE"`` (a plain-http host the proxy forwards) or
+    ``"tls:FAULT"`` (a TLS port that fails the handshake, instead of the stand-in)."""
 
 
 def _n(fault: faults.Fault, times: int) -> Callable[[str], list[faults.Fault]]:
     return lambda other: [fault] * times
+
+
+def _none(other: str) -> list[faults.Fault]:
+    return []
+
+
+STALL_OPTIONS: dict[str, Any] = {"_request_timeout": (0.2, 0.5), "_deadline": 1.0}
+"""A silent peer ends each attempt at the connect timeout, or the call at its deadline (aiohttp
+waits for a proxy's answer to CONNECT until then)."""
+
+_NOT_SENT = {"requests": 0, "events": 0, "request_sent": False, "retryable": True}
+_SENT_ONCE = {"requests": 1, "events": 1, "request_sent": None, "retryable": False}
+
+TRANSPORT_ROWS = [
+    Row("proxy-tunnel", _none, None, requests=1, events=1, max_seconds=1.0,
+        via="proxy:forward"),
+    Row("proxy-plain-http", _none, None, requests=1, events=1, max_seconds=1.0,
+        via="proxy-http:forward"),
+    *(
+        Row(f"proxy-{mode}", _none, voucherify.ApiConnectionException, max_seconds=1.5,
+            via=f"proxy:{mode}", **_NOT_SENT)
+        for mode in ("refuse-407", "refuse-502", "close-on-connect", "reset-on-connect")
+    ),
+    Row("proxy-stall-on-connect", _none, voucherify.ApiTimeoutException, max_seconds=1.5,
+        options=STALL_OPTIONS, via="proxy:stall-on-connect", **_NOT_SENT),
+    *(
+        Row(f"{route}-{fault}", _none, expect, max_seconds=1.5,
+            options=STALL_OPTIONS if fault == "tls-stall" else {}, via=f"{route}:{fault}",
+            **_NOT_SENT)
+        for route in ("proxy", "tls")
+        for fault, expect in (
+            ("tls-eof", voucherify.ApiConnectionException),
+            ("tls-reset", voucherify.ApiConnectionException),
+            ("tls-garbage", voucherify.ApiSSLException),
+            ("tls-plain-http", voucherify.ApiSSLException),
+            ("tls-stall", voucherify.ApiTimeoutException),
+        )
+    ),
+    # The proxy forwarded the request, the server recorded the event, and the reply was lost:
+    # once, never resent (urllib3 calls these a proxy error, as if nothing had been sent).
+    *(
+        Row(f"{route}-{mode}", _none, voucherify.ApiConnectionException, max_seconds=1.0,
+            via=f"{route}:{mode}", **_SENT_ONCE)
+        for route in ("proxy", "proxy-http")
+        for mode in ("close-after-forward", "reset-after-forward")
+    ),
+    Row("proxy-stall-after-forward", _none, voucherify.ApiTimeoutException, max_seconds=1.0,
+        via="proxy:stall-after-forward", **_SENT_ONCE),
+]
 
 
 ROWS = [
@@ -84,14 +151,58 @@ ROWS = [
         voucherify.InvalidResponseException, requests=1, events=0, max_seconds=1.0, status=200),
     Row("non-json-502", _n(faults.raw(502, b"<html>Bad Gateway</html>"), 1),
         voucherify.ServiceException, requests=1, events=0, max_seconds=1.0, status=502),
+    *TRANSPORT_ROWS,
 ]
 
+TUNNEL_NAME = "api.voucherify.test"
+"""The host the tunnelled rows call: not loopback, so it goes through the proxy, which sends
+everything to the stand-in."""
 
-def configuration_for(server: LocalVoucherify) -> voucherify.Configuration:
-    configuration = voucherify.Configuration(host=server.url)
+
+def configuration_for(
+    server: LocalVoucherify, host: Optional[str] = None
+) -> voucherify.Configuration:
+    configuration = voucherify.Configuration(host=host or server.url)
     configuration.api_key["X-App-Id"] = server.app_id
     configuration.api_key["X-App-Token"] = server.app_token
     return configuration
+
+
+@functools.lru_cache(maxsize=1)
+def _authority() -> tuple[ssl.SSLContext, str]:
+    """A server context with a certificate for the test names, and the CA bundle's path."""
+    ca = trustme.CA()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert(TUNNEL_NAME, "127.0.0.1").configure_cert(context)
+    with tempfile.NamedTemporaryFile(prefix="voucherify-ca-", suffix=".pem", delete=False) as f:
+        f.write(ca.cert_pem.bytes())
+    return context, f.name
+
+
+@contextlib.contextmanager
+def route(row: Row, server: LocalVoucherify) -> Iterator[voucherify.Configuration]:
+    """The configuration that reaches ``server`` the row's way, with what is on that way
+    (a proxy, a failing TLS port) running until the block ends."""
+    if row.via is None:
+        yield configuration_for(server)
+        return
+    way, _, mode = row.via.partition(":")
+    context, bundle = _authority()
+    if way == "tls":
+        with FaultyTLSServer(mode) as port:
+            configuration = configuration_for(server, host=port.url)
+            configuration.ssl_ca_cert = bundle
+            yield configuration
+        return
+    backend = urlsplit(server.url)
+    assert backend.hostname is not None and backend.port is not None
+    with FaultProxy((backend.hostname, backend.port), context, mode) as proxy:
+        scheme = "https" if way == "proxy" else "http"
+        configuration = configuration_for(server, host=f"{scheme}://{TUNNEL_NAME}")
+        configuration.allow_insecure_http = scheme == "http"
+        configuration.ssl_ca_cert = bundle
+        configuration.proxy = proxy.url
+        yield configuration
 
 
 def prepare(row: Row, server: LocalVoucherify, other: LocalVoucherify) -> dict[str, Any]:

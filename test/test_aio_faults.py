@@ -13,7 +13,7 @@ import voucherify
 from voucherify import aio
 from voucherify.testing import LocalVoucherify
 
-from fault_matrix import BODY, ROWS, Row, check, configuration_for, prepare
+from fault_matrix import BODY, ROWS, Row, check, configuration_for, prepare, route
 
 
 @pytest.fixture(scope="module")
@@ -30,17 +30,18 @@ async def test_fault(row: Row, servers: tuple[LocalVoucherify, LocalVoucherify])
     other.reset()
     options = prepare(row, server, other)
     outcomes: list[Any] = []
-    async with aio.ApiClient(configuration_for(server)) as client:
-        api = aio.EventsApi(client)
-        started = time.monotonic()
-        for _ in range(row.calls):
-            try:
-                outcomes.append(
-                    await api.track_custom_event(events_create_request_body=BODY, **options)
-                )
-            except voucherify.ApiException as error:
-                outcomes.append(error)
-        elapsed = time.monotonic() - started
+    with route(row, server) as configuration:
+        async with aio.ApiClient(configuration) as client:
+            api = aio.EventsApi(client)
+            started = time.monotonic()
+            for _ in range(row.calls):
+                try:
+                    outcomes.append(
+                        await api.track_custom_event(events_create_request_body=BODY, **options)
+                    )
+                except voucherify.ApiException as error:
+                    outcomes.append(error)
+            elapsed = time.monotonic() - started
     check(row, outcomes, elapsed, server, other)
 
 

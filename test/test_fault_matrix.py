@@ -12,7 +12,7 @@ import pytest
 import voucherify
 from voucherify.testing import LocalVoucherify
 
-from fault_matrix import BODY, OPTIONS, ROWS, Row, check, configuration_for, prepare
+from fault_matrix import BODY, OPTIONS, ROWS, Row, check, prepare, route
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def test_fault(row: Row, servers: tuple[LocalVoucherify, LocalVoucherify]) -> No
     other.reset()
     options = prepare(row, server, other)
     outcomes: list[Any] = []
-    with voucherify.ApiClient(configuration_for(server)) as client:
+    with route(row, server) as configuration, voucherify.ApiClient(configuration) as client:
         api = voucherify.EventsApi(client)
         started = time.monotonic()
         for _ in range(row.calls):

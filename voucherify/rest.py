@@ -2,13 +2,17 @@
 
 It knows nothing of models or operations. Every urllib3 failure leaves this module as an
 :class:`~voucherify.exceptions.ApiTransportException` subclass that says whether the request
-may have reached the server. ``ApiException`` is re-exported here for code written against
+may have reached the server, from the table in :mod:`voucherify._pipeline.failures` that
+the async transport uses too. ``ApiException`` is re-exported here for code written against
 the official SDK (``from voucherify.rest import ApiException``).
 """
 
 from __future__ import annotations
 
+import http.client
 import os
+import re
+import socket
 import ssl
 import threading
 import weakref
@@ -21,17 +25,14 @@ from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.util.retry import Retry
 from urllib3.util.url import parse_url
 
-from voucherify._deadline_io import POOL_CLASSES, current_deadline
+from voucherify._deadline_io import POOL_CLASSES, UnplaceableReply, current_deadline
+from voucherify._pipeline import failures
+from voucherify._pipeline.failures import Kind, Phase, Progress, current_progress
 from voucherify._pipeline.headers import forbidden_header_error
+from voucherify._pipeline.proxies import proxy_route
 from voucherify._pipeline.urls import proxy_for
 from voucherify.configuration import Configuration
-from voucherify.exceptions import (
-    ApiConnectionException,
-    ApiException,
-    ApiSSLException,
-    ApiTimeoutException,
-    ApiTransportException,
-)
+from voucherify.exceptions import ApiException, ApiTransportException, ApiValueError
 
 __all__ = ["ApiException", "RESTClientObject", "RESTResponse", "translate_transport_error"]
 
@@ -58,37 +59,82 @@ def _timeout(timeouts: Timeouts) -> urllib3.Timeout:
     return urllib3.Timeout(connect=timeouts[0], read=timeouts[1])
 
 
-def translate_transport_error(exc: BaseException) -> ApiTransportException:
+def translate_transport_error(
+    exc: BaseException, phase: Optional[Phase] = None
+) -> ApiTransportException:
     """The SDK exception for a urllib3 or socket failure, saying whether the request was sent.
 
-    Failures while connecting (refused, DNS, TLS handshake, connect timeout) happen before
-    any byte of the request leaves, so the request was certainly not processed. Anything
-    later may have been: the server can record an event and then lose the reply.
+    ``phase`` is how far the attempt got (the transport tracks it); without it, only the
+    failures urllib3 raises before connecting count as not sent. Anything after the first
+    byte of the request was written may have been processed: the server can record an event
+    and then lose the reply, and a proxy can forward it and then drop the connection.
     """
-    if isinstance(exc, u3.SSLError):
-        # Certificate and handshake failures happen while connecting; others may come later.
-        text = str(exc)
-        handshake = "CERTIFICATE_VERIFY_FAILED" in text or "handshake" in text.lower()
-        return ApiSSLException(f"TLS failure: {text}", request_sent=False if handshake else None)
-    if isinstance(exc, u3.ClosedPoolError):
-        # Raised while taking a connection, before anything is sent: close() ran meanwhile.
-        return ApiConnectionException("the client was closed as this call began",
-                                      request_sent=False)
-    if isinstance(exc, u3.ProxyError):
-        return ApiConnectionException(f"proxy failure: {_reason(exc)}", request_sent=False)
+    if phase is None:
+        phase = _phase_of(exc)
+    return failures.transport_error(phase, _kind_of(exc), _detail(exc))
+
+
+def _detail(exc: BaseException) -> str:
+    status = _proxy_status(exc)
+    if status is not None:
+        return failures.status_text(status)
+    for inner in failures.causes(exc):
+        if isinstance(inner, UnplaceableReply):
+            return str(inner)
+    return failures.describe(exc)
+
+
+_PROXY_STATUS = re.compile(r"Tunnel connection failed: (\d{3})")
+
+
+def _proxy_status(exc: BaseException) -> Optional[int]:
+    """The status a proxy refused the ``CONNECT`` with, when that is what ``exc`` reports
+    (http.client says so only in the text of an ``OSError``)."""
+    for inner in failures.causes(exc):
+        if isinstance(inner, OSError) and not isinstance(inner, ssl.SSLError):
+            match = _PROXY_STATUS.match(str(inner))
+            if match:
+                return int(match.group(1))
+    return None
+
+
+def _phase_of(exc: BaseException) -> Phase:
+    if isinstance(exc, (u3.ClosedPoolError, u3.EmptyPoolError)):
+        return Phase.POOL
+    if isinstance(exc, (u3.NewConnectionError, u3.ConnectTimeoutError)):
+        return Phase.CONNECT
+    return Phase.SENT
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    # urllib3 2 derives NewConnectionError (refused, unreachable...) from ConnectTimeoutError.
     if isinstance(exc, u3.NewConnectionError):
-        return ApiConnectionException(f"cannot connect: {_reason(exc)}", request_sent=False)
-    if isinstance(exc, u3.ConnectTimeoutError):
-        return ApiTimeoutException("timed out while connecting", request_sent=False)
-    if isinstance(exc, u3.ReadTimeoutError):
-        return ApiTimeoutException("timed out waiting for the reply", request_sent=None)
-    if isinstance(exc, u3.ProtocolError):
-        return ApiConnectionException(f"connection broken: {_reason(exc)}", request_sent=None)
-    return ApiConnectionException(f"transport failure: {_reason(exc)}", request_sent=None)
+        return False
+    return isinstance(exc, (u3.TimeoutError, socket.timeout, TimeoutError))
 
 
-def _reason(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
+def _kind_of(exc: BaseException) -> Kind:
+    """What broke, from urllib3's exception and whatever it wraps."""
+    if isinstance(exc, (u3.ClosedPoolError, u3.EmptyPoolError)):
+        return Kind.CLOSED
+    if _proxy_status(exc) is not None:
+        return Kind.REFUSED_BY_PROXY
+    chain = list(failures.causes(exc))
+    if any(_is_timeout(inner) for inner in chain):
+        return Kind.TIMEOUT
+    if any(isinstance(inner, ssl.SSLCertVerificationError) for inner in chain):
+        return Kind.CERTIFICATE
+    for inner in reversed(chain):  # the innermost cause says most
+        if isinstance(inner, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError)):
+            return Kind.BROKEN  # the peer closed or reset: no protocol said anything
+        if isinstance(inner, ssl.SSLError):
+            return Kind.TLS
+        if isinstance(inner, (http.client.IncompleteRead, u3.IncompleteRead)):
+            return Kind.BROKEN
+        if isinstance(inner, (http.client.HTTPException, u3.DecodeError,
+                              u3.HeaderParsingError, u3.InvalidChunkLength)):
+            return Kind.BAD_REPLY
+    return Kind.BROKEN
 
 
 class RESTClientObject:
@@ -134,10 +180,9 @@ class RESTClientObject:
         with self._lock:
             manager = self._proxy_managers.get(proxy)
             if manager is None:
+                route = proxy_route(proxy, self._configuration.proxy_headers)
                 manager = urllib3.ProxyManager(
-                    proxy_url=proxy,
-                    proxy_headers=self._configuration.proxy_headers,
-                    **self._pool_args,
+                    proxy_url=route.url, proxy_headers=route.headers, **self._pool_args
                 )
                 manager.pool_classes_by_scheme = POOL_CLASSES
                 self._proxy_managers[proxy] = manager
@@ -153,6 +198,8 @@ class RESTClientObject:
         preload_content: bool = True,
     ) -> urllib3.BaseHTTPResponse:
         """Send one request; redirects are not followed, so keys never go to another origin."""
+        progress = Progress()
+        token = current_progress.set(progress)
         try:
             opener, target = self._route_for(url)
             return opener.urlopen(
@@ -165,12 +212,16 @@ class RESTClientObject:
                 redirect=False,
                 preload_content=preload_content,
             )
-        except (u3.HTTPError, OSError) as exc:
+        except (u3.HTTPError, OSError, http.client.HTTPException) as exc:
             if isinstance(exc, u3.ClosedPoolError):
                 self._routes.pop(url, None)  # a retry looks the host's pool up again
-            raise translate_transport_error(exc) from exc
+            raise translate_transport_error(exc, progress.phase) from exc
+        except ApiValueError:
+            raise
         except ValueError:
             raise forbidden_header_error() from None
+        finally:
+            current_progress.reset(token)
 
     def send(
         self,
@@ -199,9 +250,10 @@ class RESTClientObject:
         urllib3's ``PoolManager.clear`` only forgets its pools, leaving their connections to
         be closed when nothing refers to them any more (an unread response still does).
         """
-        pools: list[Any] = [opener for opener, _ in self._routes.values()]
+        # tuple() copies in one step: calls in other threads may add routes meanwhile.
+        pools: list[Any] = [opener for opener, _ in tuple(self._routes.values())]
         self._routes.clear()
-        for manager in [self.pool_manager, *self._proxy_managers.values()]:
+        for manager in [self.pool_manager, *tuple(self._proxy_managers.values())]:
             # keys(), not iteration: the container refuses to be iterated without its lock.
             pools += [manager.pools.get(key) for key in manager.pools.keys()]  # noqa: SIM118
             manager.clear()

@@ -1,7 +1,8 @@
 """The aiohttp transport: one session per client, and aiohttp failures as SDK exceptions.
 
 It mirrors :mod:`voucherify.rest` (TLS settings, proxies, no redirects, timeouts, the
-"was the request sent?" verdict on every failure); what to send and what a reply means is
+"was the request sent?" verdict on every failure, from the table in
+:mod:`voucherify._pipeline.failures` both use); what to send and what a reply means is
 decided elsewhere, once for both clients. ``socket_options`` needs aiohttp 3.12 or newer
 (its ``socket_factory``); with an older aiohttp the client refuses them rather than ignore them.
 """
@@ -17,16 +18,13 @@ import time
 from functools import lru_cache
 from typing import Any, Mapping, Optional
 
+from voucherify._pipeline import failures
+from voucherify._pipeline.failures import Kind, Phase, Progress, current_progress
 from voucherify._pipeline.headers import forbidden_header_error
+from voucherify._pipeline.proxies import PROXY_AUTHORIZATION, ProxyRoute, proxy_route
 from voucherify._pipeline.urls import proxy_for
 from voucherify.configuration import Configuration
-from voucherify.exceptions import (
-    ApiConnectionException,
-    ApiSSLException,
-    ApiTimeoutException,
-    ApiTransportException,
-    ApiValueError,
-)
+from voucherify.exceptions import ApiTransportException, ApiValueError
 
 try:
     import aiohttp
@@ -38,26 +36,52 @@ except ImportError as missing:  # pragma: no cover - exercised in a subprocess t
 Timeouts = Optional[tuple[Optional[float], Optional[float]]]
 Reply = tuple[int, Optional[str], Mapping[str, str], bytes]
 
-# aiohttp 3.10 split its timeout error by phase; older versions raise ServerTimeoutError.
-_CONNECT_TIMEOUT: tuple[type[BaseException], ...] = tuple(
-    cls for cls in (getattr(aiohttp, "ConnectionTimeoutError", None),) if cls is not None
-)
+def translate_transport_error(
+    exc: BaseException, phase: Optional[Phase] = None
+) -> ApiTransportException:
+    """The SDK exception for an aiohttp or asyncio failure, saying whether it was sent.
+
+    ``phase`` is how far the attempt got (the transport tracks it: whether the connection
+    was made); without it, only aiohttp's connection errors count as not sent.
+    """
+    if phase is None:
+        phase = Phase.CONNECT if isinstance(exc, aiohttp.ClientConnectorError) else Phase.SENT
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return failures.transport_error(
+            phase, Kind.REFUSED_BY_PROXY, failures.status_text(exc.status)
+        )
+    return failures.transport_error(phase, _kind_of(exc), failures.describe(exc))
 
 
-def translate_transport_error(exc: BaseException) -> ApiTransportException:
-    """The SDK exception for an aiohttp or asyncio failure, saying whether it was sent."""
-    if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
-        before = isinstance(exc, aiohttp.ClientConnectorError)
-        return ApiSSLException(f"TLS failure: {exc}", request_sent=False if before else None)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return ApiConnectionException(f"cannot connect: {exc}", request_sent=False)
-    if _CONNECT_TIMEOUT and isinstance(exc, _CONNECT_TIMEOUT):
-        return ApiTimeoutException("timed out while connecting", request_sent=False)
-    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
-        return ApiTimeoutException("timed out waiting for the reply", request_sent=None)
-    return ApiConnectionException(
-        f"connection broken: {type(exc).__name__}: {exc}", request_sent=None
-    )
+def _kind_of(exc: BaseException) -> Kind:
+    """What broke, from aiohttp's exception and whatever it wraps."""
+    chain = list(failures.causes(exc))
+    if any(isinstance(inner, (asyncio.TimeoutError, aiohttp.ServerTimeoutError))
+           for inner in chain):
+        return Kind.TIMEOUT
+    if any(isinstance(inner, (aiohttp.ClientConnectorCertificateError,
+                              ssl.SSLCertVerificationError)) for inner in chain):
+        return Kind.CERTIFICATE
+    for inner in reversed(chain):  # the innermost cause says most
+        if isinstance(inner, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError,
+                              aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)):
+            return Kind.BROKEN  # the peer closed, reset or cut the reply short
+        if isinstance(inner, (ssl.SSLError, aiohttp.ClientSSLError)):
+            return Kind.TLS
+        if isinstance(inner, aiohttp.ClientResponseError):
+            return Kind.BAD_REPLY
+    return Kind.BROKEN
+
+
+class _TrackingConnector(aiohttp.TCPConnector):
+    """A ``TCPConnector`` that notes when an attempt has its connection: until then nothing of
+    the request was written (whatever aiohttp calls the failure), from then on it may be."""
+
+    async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
+        failures.reach(Phase.CONNECT)
+        connection = await super().connect(req, traces, timeout)
+        failures.reach(Phase.SENT)
+        return connection
 
 
 @lru_cache(maxsize=64)
@@ -120,12 +144,12 @@ class AsyncRESTClientObject:
         )
         self._socket_args = _socket_args(configuration.socket_options)
         self._session: Optional[aiohttp.ClientSession] = None
-        self._proxies: dict[str, Optional[str]] = {}
+        self._proxies: dict[str, Optional[ProxyRoute]] = {}
 
     def _session_for_loop(self) -> aiohttp.ClientSession:
         session = self._session
         if session is None or session.closed:
-            connector = aiohttp.TCPConnector(
+            connector = _TrackingConnector(
                 limit=max(100, self._configuration.connection_pool_maxsize),
                 ssl=self._ssl,
                 **self._socket_args,
@@ -134,9 +158,12 @@ class AsyncRESTClientObject:
             self._session = session
         return session
 
-    def _proxy(self, url: str) -> Optional[str]:
+    def _proxy(self, url: str) -> Optional[ProxyRoute]:
         if url not in self._proxies:
-            self._proxies[url] = proxy_for(url, self._configuration)
+            proxy = proxy_for(url, self._configuration)
+            self._proxies[url] = (
+                None if proxy is None else proxy_route(proxy, self._configuration.proxy_headers)
+            )
         return self._proxies[url]
 
     async def request(
@@ -155,6 +182,11 @@ class AsyncRESTClientObject:
             deadline = max(math.floor(deadline * 1000) / 1000, 0.001)
         timeout = _client_timeout(deadline, connect, read)
         proxy = self._proxy(url)
+        if proxy is not None and proxy.authorization and not url.startswith("https:"):
+            # No tunnel: the proxy reads the request itself, and the credentials with it.
+            headers = {**headers, PROXY_AUTHORIZATION: proxy.authorization}
+        progress = Progress()
+        token = current_progress.set(progress)
         try:
             return await self._session_for_loop().request(
                 method,
@@ -163,14 +195,16 @@ class AsyncRESTClientObject:
                 headers=headers,
                 timeout=timeout,
                 allow_redirects=False,
-                proxy=proxy,
-                proxy_headers=self._configuration.proxy_headers if proxy else None,
+                proxy=proxy.url if proxy else None,
+                proxy_headers=proxy.headers if proxy else None,
                 server_hostname=self._server_hostname,
             )
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            raise translate_transport_error(exc) from exc
+            raise translate_transport_error(exc, progress.phase) from exc
         except ValueError:
             raise forbidden_header_error() from None
+        finally:
+            current_progress.reset(token)
 
     async def send(
         self,
@@ -188,11 +222,18 @@ class AsyncRESTClientObject:
         """
         deadline = None if deadline_at is None else max(deadline_at - time.monotonic(), 0.001)
         response = await self.request(method, url, headers, body, timeouts, deadline)
+        if 100 <= response.status <= 199:
+            # aiohttp skips interim replies itself; a 1xx left is a 101, which the SDK never
+            # asks for, and nothing says where the real reply starts.
+            response.close()
+            raise failures.transport_error(
+                Phase.SENT, Kind.BAD_REPLY, failures.unrequested_reply(response.status)
+            )
         try:
             async with response:
                 data = await response.read()
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            raise translate_transport_error(exc) from exc
+            raise translate_transport_error(exc, Phase.SENT) from exc
         return response.status, response.reason, response.headers, data
 
     async def close(self) -> None:
