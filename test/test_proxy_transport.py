@@ -103,7 +103,7 @@ def test_url_credentials_replace_a_proxy_authorization_header_and_env_proxies_co
 ) -> None:
     context, _ = _authority()
     with FaultProxy(backend(server), context) as proxy:
-        monkeypatch.setenv("HTTPS_PROXY", with_credentials(proxy.url, "only-user@x"))
+        monkeypatch.setenv("HTTPS_PROXY", with_credentials(proxy.url, "only-user%40x"))
         configuration = configured(server, "https", None)
         configuration.proxy_headers = {"proxy-authorization": "Basic b2xkOm9sZA==", "X-Via": "t"}
         call(client, configuration)
