@@ -23,11 +23,13 @@ from urllib3.util.url import parse_url
 
 from voucherify._deadline_io import POOL_CLASSES, current_deadline
 from voucherify._pipeline.headers import forbidden_header_error
+from voucherify._pipeline.reply_limit import READ_CHUNK, ReplyBody, max_response_bytes
 from voucherify._pipeline.urls import proxy_for
 from voucherify.configuration import Configuration
 from voucherify.exceptions import (
     ApiConnectionException,
     ApiException,
+    ApiResponseTooLargeException,
     ApiSSLException,
     ApiTimeoutException,
     ApiTransportException,
@@ -151,8 +153,14 @@ class RESTClientObject:
         body: Optional[bytes],
         timeouts: Timeouts,
         preload_content: bool = True,
+        deadline_at: Optional[float] = None,
     ) -> urllib3.BaseHTTPResponse:
-        """Send one request; redirects are not followed, so keys never go to another origin."""
+        """Send one request; redirects are not followed, so keys never go to another origin.
+
+        With ``deadline_at`` (a ``time.monotonic()`` value), every read of the reply, the
+        ones its caller makes later included, gives up when it passes.
+        """
+        token = current_deadline.set(deadline_at)
         try:
             opener, target = self._route_for(url)
             return opener.urlopen(
@@ -171,6 +179,8 @@ class RESTClientObject:
             raise translate_transport_error(exc) from exc
         except ValueError:
             raise forbidden_header_error() from None
+        finally:
+            current_deadline.reset(token)
 
     def send(
         self,
@@ -184,14 +194,25 @@ class RESTClientObject:
         """Send one request and read the whole reply, giving up at ``deadline_at``.
 
         ``deadline_at`` is a ``time.monotonic()`` value (``None``: no deadline) that bounds
-        every read of the reply, so a server trickling it byte by byte is cut off too.
+        every read of the reply, so a server trickling it byte by byte is cut off too. The
+        body is read in chunks and refused past ``configuration.max_response_bytes``.
         """
-        token = current_deadline.set(deadline_at)
+        limit = max_response_bytes(self._configuration)
+        response = self.request(
+            method, url, headers, body, timeouts, preload_content=False, deadline_at=deadline_at
+        )
         try:
-            response = self.request(method, url, headers, body, timeouts)
+            reply = ReplyBody(limit, response.status, response.headers)
+            for chunk in response.stream(READ_CHUNK):
+                reply.add(chunk)
+        except ApiResponseTooLargeException:
+            response.close()  # the rest is unread: the connection must not be reused
+            raise
+        except (u3.HTTPError, OSError) as exc:
+            raise translate_transport_error(exc) from exc
         finally:
-            current_deadline.reset(token)
-        return response.status, response.reason, response.headers, response.data
+            response.release_conn()
+        return response.status, response.reason, response.headers, reply.value()
 
     def close(self) -> None:
         """Close every pooled connection now.

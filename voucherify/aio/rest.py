@@ -18,10 +18,12 @@ from functools import lru_cache
 from typing import Any, Mapping, Optional
 
 from voucherify._pipeline.headers import forbidden_header_error
+from voucherify._pipeline.reply_limit import READ_CHUNK, ReplyBody, max_response_bytes
 from voucherify._pipeline.urls import proxy_for
 from voucherify.configuration import Configuration
 from voucherify.exceptions import (
     ApiConnectionException,
+    ApiResponseTooLargeException,
     ApiSSLException,
     ApiTimeoutException,
     ApiTransportException,
@@ -184,16 +186,27 @@ class AsyncRESTClientObject:
         """Send one request and read the whole reply, all before ``deadline_at``.
 
         ``deadline_at`` is a ``time.monotonic()`` value; aiohttp's ``total`` timeout then
-        bounds connecting, sending and every read, so a trickled reply is cut off too.
+        bounds connecting, sending and every read, so a trickled reply is cut off too. The
+        body is read in chunks and refused past ``configuration.max_response_bytes``.
         """
+        limit = max_response_bytes(self._configuration)
         deadline = None if deadline_at is None else max(deadline_at - time.monotonic(), 0.001)
         response = await self.request(method, url, headers, body, timeouts, deadline)
         try:
             async with response:
-                data = await response.read()
+                try:
+                    reply = ReplyBody(limit, response.status, response.headers)
+                    while True:
+                        chunk = await response.content.read(READ_CHUNK)
+                        if not chunk:
+                            break
+                        reply.add(chunk)
+                except ApiResponseTooLargeException:
+                    response.close()  # the rest is unread: the connection must not be reused
+                    raise
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             raise translate_transport_error(exc) from exc
-        return response.status, response.reason, response.headers, data
+        return response.status, response.reason, response.headers, reply.value()
 
     async def close(self) -> None:
         """Close the session and every connection it holds."""
