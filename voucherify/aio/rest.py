@@ -21,7 +21,12 @@ from functools import lru_cache
 from typing import Any, AsyncGenerator, Mapping, Optional
 
 from voucherify._pipeline.headers import forbidden_header_error
-from voucherify._pipeline.reply_limit import READ_CHUNK, ReplyBody, max_response_bytes
+from voucherify._pipeline.reply_limit import (
+    READ_CHUNK,
+    ReplyBody,
+    max_response_bytes,
+    too_large,
+)
 from voucherify._pipeline.urls import proxy_for
 from voucherify.configuration import Configuration
 from voucherify.exceptions import (
@@ -63,6 +68,26 @@ def translate_transport_error(exc: BaseException) -> ApiTransportException:
     return ApiConnectionException(
         f"connection broken: {type(exc).__name__}: {exc}", request_sent=None
     )
+
+
+# aiohttp 3.13.3 to 3.13.x refuse, by themselves, a piece of a body that inflates too far.
+_INFLATE_REFUSED: tuple[type[BaseException], ...] = tuple(
+    cls
+    for cls in (getattr(aiohttp.http_exceptions, "DecompressSizeError", None),)
+    if cls is not None
+)
+
+
+def _inflated_too_far(exc: BaseException) -> bool:
+    """Whether aiohttp's own decompression limit caused ``exc`` (it is the cause it wraps)."""
+    cause: Optional[BaseException] = exc
+    for _ in range(4):
+        if cause is None:
+            return False
+        if _INFLATE_REFUSED and isinstance(cause, _INFLATE_REFUSED):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 @lru_cache(maxsize=64)
@@ -271,6 +296,8 @@ class AsyncRESTClientObject:
                     response.close()  # the rest is unread: the connection must not be reused
                     raise
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            if _inflated_too_far(exc):
+                raise too_large(response.status, limit) from exc
             raise translate_transport_error(exc) from exc
         return response.status, response.reason, response.headers, reply.value()
 
