@@ -93,13 +93,24 @@ class ApiClient(BaseApiClient):
         header_args: tuple[Any, ...],
         options: RequestOptions,
     ) -> urllib3.BaseHTTPResponse:
-        """Validate and send one call; return the unread reply, whatever its status."""
+        """Validate and send one call; return the unread reply, whatever its status.
+
+        The call's deadline still bounds every read of the reply, the caller's later reads
+        of the body included: past it, a read raises urllib3's ``ReadTimeoutError``.
+        """
         request = self._prepare(operation, body, header_args, options)
+        deadline, timeouts = request.deadline, request.timeouts
+        deadline_at = None
+        if deadline is not None:
+            deadline_at = time.monotonic() + deadline
+            connect, read = timeouts or (None, None)
+            timeouts = (deadline if connect is None else min(connect, deadline), read)
         return self.rest_client.request(
             request.method,
             request.url,
             request.headers,
             request.body,
-            request.timeouts,
+            timeouts,
             preload_content=False,
+            deadline_at=deadline_at,
         )

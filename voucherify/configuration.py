@@ -27,6 +27,9 @@ DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 DEFAULT_DEADLINE = 60.0
 """Seconds a whole call may take: every attempt, every wait between them, and reading."""
 
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+"""The most bytes of a reply body the SDK reads, after decompression; the API's are small."""
+
 TimeoutSpec = Union[None, float, tuple[float, float]]
 
 CLUSTERS: dict[str, str] = {
@@ -159,6 +162,8 @@ class Configuration:
         self.allow_insecure_http = False
         """Allow ``http://`` hosts other than this machine, sending the keys unencrypted."""
         self.socket_options: Optional[list[tuple[int, int, int]]] = None
+        self.max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+        """Refuse a reply whose body, decompressed, is larger (checked on each call)."""
         self.client_side_validation = True
         self.debug = False
         """Log each attempt at DEBUG, headers included (keys masked), for this config only."""

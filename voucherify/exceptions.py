@@ -20,6 +20,7 @@ __all__ = [
     "ApiConnectionException",
     "ApiException",
     "ApiKeyError",
+    "ApiResponseTooLargeException",
     "ApiSSLException",
     "ApiTimeoutException",
     "ApiTransportException",
@@ -310,6 +311,11 @@ class ApiSSLException(ApiConnectionException):
 
 class ApiTimeoutException(ApiTransportException):
     """The connect or read timeout ran out."""
+
+
+class ApiResponseTooLargeException(ApiTransportException):
+    """The reply's body, decompressed, was larger than ``Configuration.max_response_bytes``,
+    so the SDK stopped reading it. The server had answered, so ``request_sent`` is ``None``."""
 
 
 _BY_STATUS: dict[int, type[ApiException]] = {

@@ -30,9 +30,15 @@ from voucherify._pipeline import failures
 from voucherify._pipeline.failures import Kind, Phase, Progress, current_progress
 from voucherify._pipeline.headers import forbidden_header_error
 from voucherify._pipeline.proxies import proxy_route
+from voucherify._pipeline.reply_limit import READ_CHUNK, ReplyBody, max_response_bytes
 from voucherify._pipeline.urls import proxy_for
 from voucherify.configuration import Configuration
-from voucherify.exceptions import ApiException, ApiTransportException, ApiValueError
+from voucherify.exceptions import (
+    ApiException,
+    ApiResponseTooLargeException,
+    ApiTransportException,
+    ApiValueError,
+)
 
 __all__ = ["ApiException", "RESTClientObject", "RESTResponse", "translate_transport_error"]
 
@@ -196,10 +202,16 @@ class RESTClientObject:
         body: Optional[bytes],
         timeouts: Timeouts,
         preload_content: bool = True,
+        deadline_at: Optional[float] = None,
     ) -> urllib3.BaseHTTPResponse:
-        """Send one request; redirects are not followed, so keys never go to another origin."""
+        """Send one request; redirects are not followed, so keys never go to another origin.
+
+        With ``deadline_at`` (a ``time.monotonic()`` value), every read of the reply, the
+        ones its caller makes later included, gives up when it passes.
+        """
         progress = Progress()
         token = current_progress.set(progress)
+        deadline_token = current_deadline.set(deadline_at)
         try:
             opener, target = self._route_for(url)
             return opener.urlopen(
@@ -221,6 +233,7 @@ class RESTClientObject:
         except ValueError:
             raise forbidden_header_error() from None
         finally:
+            current_deadline.reset(deadline_token)
             current_progress.reset(token)
 
     def send(
@@ -235,14 +248,25 @@ class RESTClientObject:
         """Send one request and read the whole reply, giving up at ``deadline_at``.
 
         ``deadline_at`` is a ``time.monotonic()`` value (``None``: no deadline) that bounds
-        every read of the reply, so a server trickling it byte by byte is cut off too.
+        every read of the reply, so a server trickling it byte by byte is cut off too. The
+        body is read in chunks and refused past ``configuration.max_response_bytes``.
         """
-        token = current_deadline.set(deadline_at)
+        limit = max_response_bytes(self._configuration)
+        response = self.request(
+            method, url, headers, body, timeouts, preload_content=False, deadline_at=deadline_at
+        )
         try:
-            response = self.request(method, url, headers, body, timeouts)
+            reply = ReplyBody(limit, response.status, response.headers)
+            for chunk in response.stream(READ_CHUNK):
+                reply.add(chunk)
+        except ApiResponseTooLargeException:
+            response.close()  # the rest is unread: the connection must not be reused
+            raise
+        except (u3.HTTPError, OSError, http.client.HTTPException) as exc:
+            raise translate_transport_error(exc, Phase.SENT) from exc
         finally:
-            current_deadline.reset(token)
-        return response.status, response.reason, response.headers, response.data
+            response.release_conn()
+        return response.status, response.reason, response.headers, reply.value()
 
     def close(self) -> None:
         """Close every pooled connection now.

@@ -2,8 +2,9 @@
 
 It drives the same :func:`~voucherify._pipeline.exchange.exchange` as the sync client,
 awaiting where that one blocks, so validation, retries, waits, deadline, logging and parsing
-are one implementation. Use it with ``async with``, or ``await client.close()``, in the
-event loop it was first used in.
+are one implementation. Use it with ``async with``, or ``await client.close()``. One client
+may serve several event loops (one ``asyncio.run`` after another, or a loop per thread): its
+transport keeps a session per loop.
 """
 
 from __future__ import annotations
@@ -47,7 +48,11 @@ class ApiClient(BaseApiClient):
         await self.close()
 
     async def close(self) -> None:
-        """Close the session and its connections; the client opens new ones if used again."""
+        """Close the sessions and their connections; the client opens new ones if used again.
+
+        The running loop's session is closed before this returns; one of another loop that
+        is still running is closed by that loop, without this waiting for it.
+        """
         await self.rest_client.close()
 
     async def call_operation(

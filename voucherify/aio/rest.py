@@ -10,21 +10,34 @@ decided elsewhere, once for both clients. ``socket_options`` needs aiohttp 3.12 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import math
 import socket
 import ssl
+import threading
 import time
+import weakref
 from functools import lru_cache
-from typing import Any, Mapping, Optional
+from typing import Any, AsyncGenerator, Mapping, Optional
 
 from voucherify._pipeline import failures
 from voucherify._pipeline.failures import Kind, Phase, Progress, current_progress
 from voucherify._pipeline.headers import forbidden_header_error
 from voucherify._pipeline.proxies import PROXY_AUTHORIZATION, ProxyRoute, proxy_route
+from voucherify._pipeline.reply_limit import (
+    READ_CHUNK,
+    ReplyBody,
+    max_response_bytes,
+    too_large,
+)
 from voucherify._pipeline.urls import proxy_for
 from voucherify.configuration import Configuration
-from voucherify.exceptions import ApiTransportException, ApiValueError
+from voucherify.exceptions import (
+    ApiResponseTooLargeException,
+    ApiTransportException,
+    ApiValueError,
+)
 
 try:
     import aiohttp
@@ -84,6 +97,21 @@ class _TrackingConnector(aiohttp.TCPConnector):
         return connection
 
 
+# aiohttp 3.13.3 to 3.13.x refuse, by themselves, a piece of a body that inflates too far.
+_INFLATE_REFUSED: tuple[type[BaseException], ...] = tuple(
+    cls
+    for cls in (getattr(aiohttp.http_exceptions, "DecompressSizeError", None),)
+    if cls is not None
+)
+
+
+def _inflated_too_far(exc: BaseException) -> bool:
+    """Whether aiohttp's own decompression limit caused ``exc`` (it is a cause it wraps)."""
+    return bool(_INFLATE_REFUSED) and any(
+        isinstance(inner, _INFLATE_REFUSED) for inner in failures.causes(exc)
+    )
+
+
 @lru_cache(maxsize=64)
 def _client_timeout(
     total: Optional[float], connect: Optional[float], read: Optional[float]
@@ -127,11 +155,51 @@ def _ssl_setting(configuration: Configuration) -> Any:
     return context
 
 
-class AsyncRESTClientObject:
-    """An aiohttp session built from a :class:`Configuration`, opened on first use.
+async def _close_with_its_loop(
+    session: weakref.ReferenceType[aiohttp.ClientSession],
+) -> AsyncGenerator[None, None]:
+    """Suspended for a session's life; finalised by ``loop.shutdown_asyncgens()`` (which
+    ``asyncio.run`` and pytest-asyncio call), it closes the session while its loop can."""
+    try:
+        yield
+    finally:
+        open_session = session()
+        if open_session is not None and not open_session.closed:
+            with contextlib.suppress(Exception):  # nothing to do about a failed close
+                await open_session.close()
 
-    One instance belongs to one event loop: the session is made in the loop that first
-    sends through it.
+
+class _LoopSession:
+    """One event loop's session and the generator that closes it when that loop ends."""
+
+    __slots__ = ("closer", "session")
+
+    def __init__(
+        self, session: aiohttp.ClientSession, closer: AsyncGenerator[None, None]
+    ) -> None:
+        self.session = session
+        self.closer = closer
+
+
+_CLOSING: set[asyncio.Task[Any]] = set()
+"""Closes scheduled in other loops, referenced until done (asyncio keeps tasks weakly)."""
+
+
+def _close_in_its_loop(bound: _LoopSession) -> None:
+    # Runs as a callback in the session's own loop, scheduled from another one.
+    task = asyncio.get_running_loop().create_task(bound.closer.aclose())
+    _CLOSING.add(task)
+    task.add_done_callback(_CLOSING.discard)
+
+
+class AsyncRESTClientObject:
+    """aiohttp sessions built from a :class:`Configuration`, one per event loop.
+
+    A session is opened on the first call in a loop and belongs to that loop: a client used
+    by a second ``asyncio.run``, or by threads that each run their own loop, opens one in
+    each. A loop's session is closed when the loop shuts down its async generators (as
+    ``asyncio.run`` does), and dropped without awaiting anything when its loop was closed
+    without that.
     """
 
     def __init__(self, configuration: Configuration) -> None:
@@ -143,19 +211,41 @@ class AsyncRESTClientObject:
             assert_hostname if isinstance(assert_hostname, str) else None
         )
         self._socket_args = _socket_args(configuration.socket_options)
-        self._session: Optional[aiohttp.ClientSession] = None
+        self._sessions: dict[asyncio.AbstractEventLoop, _LoopSession] = {}
+        self._lock = threading.Lock()
         self._proxies: dict[str, Optional[ProxyRoute]] = {}
 
-    def _session_for_loop(self) -> aiohttp.ClientSession:
-        session = self._session
-        if session is None or session.closed:
-            connector = _TrackingConnector(
-                limit=max(100, self._configuration.connection_pool_maxsize),
-                ssl=self._ssl,
-                **self._socket_args,
-            )
-            session = aiohttp.ClientSession(connector=connector, trust_env=False)
-            self._session = session
+    @property
+    def _session(self) -> Optional[aiohttp.ClientSession]:
+        """The running loop's session, if it has one (``None`` outside a loop)."""
+        try:
+            bound = self._sessions.get(asyncio.get_running_loop())
+        except RuntimeError:
+            return None
+        return None if bound is None else bound.session
+
+    async def _session_for_loop(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        bound = self._sessions.get(loop)
+        if bound is not None and not bound.session.closed:
+            return bound.session
+        connector = _TrackingConnector(
+            limit=max(100, self._configuration.connection_pool_maxsize),
+            ssl=self._ssl,
+            **self._socket_args,
+        )
+        session = aiohttp.ClientSession(connector=connector, trust_env=False)
+        closer = _close_with_its_loop(weakref.ref(session))
+        # Its first step registers it with this loop, and returns without suspending, so
+        # no other call in this loop runs before the session is stored.
+        await closer.__anext__()
+        with self._lock:
+            stale = [self._sessions.pop(other) for other in list(self._sessions)
+                     if other.is_closed()]
+            self._sessions[loop] = _LoopSession(session, closer)
+        for old in stale:
+            # Its loop is closed, so this only marks it closed; it awaits nothing there.
+            await old.session.close()
         return session
 
     def _proxy(self, url: str) -> Optional[ProxyRoute]:
@@ -188,7 +278,8 @@ class AsyncRESTClientObject:
         progress = Progress()
         token = current_progress.set(progress)
         try:
-            return await self._session_for_loop().request(
+            session = await self._session_for_loop()
+            return await session.request(
                 method,
                 url,
                 data=body,
@@ -218,8 +309,10 @@ class AsyncRESTClientObject:
         """Send one request and read the whole reply, all before ``deadline_at``.
 
         ``deadline_at`` is a ``time.monotonic()`` value; aiohttp's ``total`` timeout then
-        bounds connecting, sending and every read, so a trickled reply is cut off too.
+        bounds connecting, sending and every read, so a trickled reply is cut off too. The
+        body is read in chunks and refused past ``configuration.max_response_bytes``.
         """
+        limit = max_response_bytes(self._configuration)
         deadline = None if deadline_at is None else max(deadline_at - time.monotonic(), 0.001)
         response = await self.request(method, url, headers, body, timeouts, deadline)
         if 100 <= response.status <= 199:
@@ -231,13 +324,40 @@ class AsyncRESTClientObject:
             )
         try:
             async with response:
-                data = await response.read()
+                try:
+                    reply = ReplyBody(limit, response.status, response.headers)
+                    while True:
+                        chunk = await response.content.read(READ_CHUNK)
+                        if not chunk:
+                            break
+                        reply.add(chunk)
+                except ApiResponseTooLargeException:
+                    response.close()  # the rest is unread: the connection must not be reused
+                    raise
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            if _inflated_too_far(exc):
+                raise too_large(response.status, limit) from exc
             raise translate_transport_error(exc, Phase.SENT) from exc
-        return response.status, response.reason, response.headers, data
+        return response.status, response.reason, response.headers, reply.value()
 
     async def close(self) -> None:
-        """Close the session and every connection it holds."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close every session and the connections they hold.
+
+        The running loop's session is closed before this returns. Another loop's is closed
+        by that loop, soon if it is running, at its next run or shutdown otherwise; a closed
+        loop's is only marked closed. Nothing is awaited across loops.
+        """
+        current = asyncio.get_running_loop()
+        with self._lock:
+            sessions = list(self._sessions.items())
+            self._sessions.clear()
+        for loop, bound in sessions:
+            if loop is current:
+                await bound.closer.aclose()
+            elif loop.is_closed():
+                await bound.session.close()
+            else:
+                try:
+                    loop.call_soon_threadsafe(_close_in_its_loop, bound)
+                except RuntimeError:  # that loop closed meanwhile
+                    await bound.session.close()
