@@ -17,9 +17,14 @@ from pathlib import Path
 
 import pytest
 
+import voucherify
+from voucherify._pipeline.operation import OPTION_NAMES
+from voucherify.testing import LocalVoucherify
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 MYPY_TIMEOUT = 300
+RUN_TIMEOUT = 60
 
 # What the docs' fragments take from the text around them, each with its type: a fragment
 # gets the lines for the names it uses but does not bind.
@@ -197,3 +202,106 @@ def test_mypy_check_catches_a_wrong_constructor_argument(tmp_path: Path) -> None
     )
     assert "Found 1 error" in done.stdout
 
+
+@pytest.mark.parametrize("doc", ["EventsApi.md", "ClientSideApi.md"])
+def test_per_call_options_tables_list_every_option(doc: str) -> None:
+    """Each option ``RequestOptions`` accepts has a row in the per-call options table."""
+    text = (ROOT / "docs" / doc).read_text(encoding="utf-8")
+    section = text.split("### Per-call options", 1)[1].split("\n#", 1)[0]
+    rows = set(re.findall(r"^\| `(_\w+)` \|", section, re.M))
+    assert rows == set(OPTION_NAMES)
+
+
+def test_readme_client_side_snippet_runs_against_the_stand_in(tmp_path: Path) -> None:
+    """The README's client-side example, run as written with only its host changed."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in python_blocks(ROOT / "README.md") if "ClientSideApi(" in b]
+    assert len(blocks) == 1
+    snippet = blocks[0]
+    assert readme.index("Client-side tracking") < readme.index(snippet)
+    production_host = 'host="https://api.voucherify.io"'
+    assert snippet.count(production_host) == 1
+    origin = "https://shop.example"
+    with LocalVoucherify(allowed_origins=[origin]) as server:
+        script = tmp_path / "client_side.py"
+        script.write_text(snippet.replace(production_host, f"host={server.url!r}"))
+        assert server.client_app_id is not None and server.client_token is not None
+        env = dict(
+            os.environ,
+            VOUCHERIFY_CLIENT_APP_ID=server.client_app_id,
+            VOUCHERIFY_CLIENT_TOKEN=server.client_token,
+        )
+        done = subprocess.run(
+            [sys.executable, str(script)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("newsletter_subscribed cust_"), done.stdout
+        (event,) = server.events
+        assert event["event"] == "newsletter_subscribed"
+        (request,) = server.requests
+        assert request["path"] == "/client/v1/events"
+        assert request["headers"]["origin"] == origin
+
+
+def test_version_has_one_source() -> None:
+    """``voucherify.__version__`` and the installed distribution's version are the same."""
+    from importlib import metadata
+
+    from voucherify._version import DISTRIBUTION, __version__
+
+    assert voucherify.__version__ == __version__
+    assert metadata.version(DISTRIBUTION) == __version__
+
+
+def _texts_that_tell_users_what_to_install() -> dict[str, str]:
+    paths = [*DOC_FILES, ROOT / "examples" / "seed_example.py", *sorted(
+        (ROOT / "voucherify").rglob("*.py")
+    )]
+    return {str(path.relative_to(ROOT)): path.read_text(encoding="utf-8") for path in paths}
+
+
+def test_no_install_line_names_the_official_distribution() -> None:
+    """``pip install voucherify`` installs the official SDK: no text here may advise it.
+
+    Only the README's Install section may name it, in prose, to say what not to do.
+    """
+    wrong = re.compile(r"pip install (-U |--upgrade )?[\"']?voucherify(?![-\w])")
+    for name, full_text in _texts_that_tell_users_what_to_install().items():
+        text = full_text
+        if name == "README.md":
+            install = text.split("\n## Install\n", 1)[1].split("\n## ", 1)[0]
+            code = re.findall(r"^```.*?^```", install, flags=re.S | re.M)
+            prose = re.sub(r"^```.*?^```", "", install, flags=re.S | re.M)
+            assert wrong.search(prose), "the README says which package not to install"
+            text = text.replace(install, "\n".join(code))
+        found = [m.group(0) for m in wrong.finditer(text)]
+        assert not found, f"{name}: {found}"
+
+
+def test_distribution_metadata() -> None:
+    """The installed distribution has its own name, the MIT license file, and project URLs."""
+    from importlib import metadata
+
+    from voucherify._version import DISTRIBUTION
+
+    assert DISTRIBUTION != "voucherify"
+    meta = metadata.metadata(DISTRIBUTION)
+    assert meta["Name"] == DISTRIBUTION
+    assert meta["License-Expression"] == "MIT"
+    assert meta.get_all("License-File") == ["LICENSE"]
+    urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL") or [])
+    assert {"Homepage", "Documentation", "Changelog"} <= set(urls)
+    assert all(url.startswith("https://") for url in urls.values())
+    license_text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert license_text.startswith("MIT License")
+    assert "the voucherify SDK authors" in license_text
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"## {voucherify.__version__} " in changelog
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"pip install {DISTRIBUTION}" in readme
+    assert "imported as\n`voucherify`" in readme or "imported as `voucherify`" in readme
