@@ -247,7 +247,7 @@ RICH_BODY: dict[str, Any] = {
         "n": 1.5,
         "none": None,
     },
-    "loyalty": None,
+    "loyalty": {"code": "L-1"},
 }
 
 

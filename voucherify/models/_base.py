@@ -9,7 +9,7 @@ fields this SDK does not know yet still parses and round-trips.
 from __future__ import annotations
 
 import pprint
-from typing import TYPE_CHECKING, Any, Dict, Optional, Union, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, Optional, Union, overload
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import PydanticSerializationError
@@ -86,6 +86,10 @@ class VoucherifyModel(BaseModel):
             raise to_api_value_error(exc, cls.__name__) from None
 
 
+_NOT_NULL = "must not be null (None); leave it out instead"
+_PRESENT = object()
+
+
 class RequestModel(VoucherifyModel):
     """A body the SDK sends: validated on creation, on assignment and again before sending."""
 
@@ -96,6 +100,22 @@ class RequestModel(VoucherifyModel):
         # makes pydantic check each one, and costs nothing when there are none. Hidden from
         # type checkers, which would otherwise take it for a required constructor argument.
         __pydantic_extra__: Dict[str, JsonValue]
+
+    nullable_fields: ClassVar[frozenset[str]] = frozenset()
+    """Declared fields the API accepts ``null`` for; only ``Customer.address``.
+
+    Every other declared field may be left out but not set to ``None``: the API's strict
+    rules refuse ``null`` there (400 ``invalid_payload``), so the SDK refuses it before
+    sending. Free-form values (inside ``metadata``, unknown keys) may be ``None``.
+    """
+
+    @model_validator(mode="after")
+    def _refuse_null(self) -> Self:
+        values = self.__dict__
+        for name in self.__pydantic_fields_set__:
+            if values.get(name, _PRESENT) is None and name not in self.nullable_fields:
+                raise FreeFormValueError([name], _NOT_NULL)
+        return self
 
     def __init__(self, /, **data: Any) -> None:
         try:
@@ -108,6 +128,9 @@ class RequestModel(VoucherifyModel):
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if value is None and name in type(self).model_fields and name not in self.nullable_fields:
+            # Checked here too, since pydantic assigns before an after-validator runs.
+            raise FreeFormValueError([name], _NOT_NULL).as_api_error(type(self).__name__)
         if name not in type(self).model_fields:
             # pydantic stores an unknown attribute before the model's checks run, so check
             # it first: a refused value must leave the model as it was.
