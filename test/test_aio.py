@@ -247,7 +247,7 @@ RICH_BODY: dict[str, Any] = {
         "n": 1.5,
         "none": None,
     },
-    "loyalty": None,
+    "loyalty": {"code": "L-1"},
 }
 
 
@@ -1320,7 +1320,7 @@ def test_missing_aiohttp_says_how_to_install_it(name: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ImportError:")
-    assert 'pip install "voucherify[async]"' in done.stdout
+    assert 'pip install "voucherify-events[async]"' in done.stdout
 
 
 # --- the async client from a plain script -----------------------------------------------

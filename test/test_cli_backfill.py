@@ -15,7 +15,9 @@ from voucherify.testing import LocalVoucherify
 
 
 def test_10000_row_import_runs_at_the_rate_limit_with_no_429_failures(tmp_path: Path) -> None:
-    rows, limit = 10_000, 1000  # per second
+    # 500/s: under what one client and the stand-in sharing a slow machine can do on every
+    # claimed Python (3.9 manages about 650/s here), so the test measures the pacing.
+    rows, limit = 10_000, 500  # per second
     source = tmp_path / "backfill.ndjson"
     source.write_text("".join(
         json.dumps({"event": "signed_up", "customer": {"source_id": f"user-{n % 500}"},

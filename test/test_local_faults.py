@@ -96,7 +96,7 @@ def test_delay_answers_late_and_a_client_that_gives_up_still_gets_its_event_reco
     server.inject(faults.delay(0.4))
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=0.1)
     try:
-        with pytest.raises(TimeoutError):
+        with pytest.raises(socket.timeout):  # on 3.9 not yet the same as TimeoutError
             conn.request("POST", "/v1/events", EVENT_BYTES, app_keys(server))
             conn.getresponse()
     finally:
@@ -214,7 +214,7 @@ def test_close_after_reply_answers_then_closes(server: LocalVoucherify) -> None:
 
 
 def test_without_a_fault_the_same_keep_alive_request_stays_open(server: LocalVoucherify) -> None:
-    with pytest.raises(TimeoutError):
+    with pytest.raises(socket.timeout):  # on 3.9 not yet the same as TimeoutError
         raw_exchange(server, keep_alive=True, timeout=0.3)
     assert len(server.events) == 1
 

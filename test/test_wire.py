@@ -103,7 +103,7 @@ def test_absent_fields_omitted_explicit_none_kept_unknown_keys_passed_through(
     body = {
         "event": "signed_up",
         "customer": {"source_id": "c-1", "address": None, "future_field": {"x": [1, 2]}},
-        "loyalty": None,
+        "metadata": {"plan": None},
         "brand_new_top_level": "kept",
     }
     events_api.track_custom_event(events_create_request_body=body)

@@ -41,7 +41,31 @@ __all__ = [
 ]
 
 
-class OpenApiException(Exception):
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...]) -> BaseException:
+    """Make an exception with these ``args`` without running its ``__init__``; pickle then
+    restores its attributes."""
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    return exc
+
+
+class PicklableException(BaseException):
+    """Mixin: pickle and copy by ``args`` and attributes, never by calling ``__init__`` again.
+
+    Python's default calls ``cls(*self.args)``, which fails for any ``__init__`` whose
+    parameters differ from ``args`` (``ProcessPoolExecutor`` and ``multiprocessing`` then
+    lose the exception). Every exception class of the SDK derives from this.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args), self._pickle_state() or None)
+
+    def _pickle_state(self) -> dict[str, Any]:
+        """The attributes to restore; a subclass swaps what cannot be pickled."""
+        return dict(self.__dict__)
+
+
+class OpenApiException(PicklableException, Exception):
     """The root of every exception this SDK raises."""
 
 
@@ -143,6 +167,11 @@ class ApiException(OpenApiException):
                 raw = http_resp.data
                 self.body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         super().__init__(self.status, self.reason)
+
+    def _pickle_state(self) -> dict[str, Any]:
+        state = super()._pickle_state()
+        state["headers"] = _picklable_headers(state.get("headers"))
+        return state
 
     # Parsed-error shortcuts: ``e.key`` instead of ``e.data.key``.
     @property
@@ -316,6 +345,24 @@ class ApiTimeoutException(ApiTransportException):
 class ApiResponseTooLargeException(ApiTransportException):
     """The reply's body, decompressed, was larger than ``Configuration.max_response_bytes``,
     so the SDK stopped reading it. The server had answered, so ``request_sent`` is ``None``."""
+
+
+def _picklable_headers(headers: Optional[Mapping[str, str]]) -> Optional[Mapping[str, str]]:
+    """The headers as a urllib3 ``HTTPHeaderDict`` (case-insensitive, repeated names kept).
+
+    aiohttp's ``CIMultiDictProxy`` cannot be pickled; a plain mapping is converted too, so a
+    copied exception's headers ignore case as the original's did.
+    """
+    if headers is None:
+        return None
+    from urllib3 import HTTPHeaderDict
+
+    if type(headers) is HTTPHeaderDict:
+        return headers
+    copied = HTTPHeaderDict()
+    for name, value in headers.items():
+        copied.add(name, value)
+    return copied
 
 
 _BY_STATUS: dict[int, type[ApiException]] = {

@@ -1,6 +1,6 @@
 """voucherify.aio: the asyncio client, with the same names, models, errors and retry rules.
 
-Needs the ``async`` extra (``pip install "voucherify[async]"``), which brings aiohttp::
+Needs the ``async`` extra (``pip install "voucherify-events[async]"``), which brings aiohttp::
 
     import voucherify
     from voucherify import aio

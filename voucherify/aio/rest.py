@@ -43,7 +43,7 @@ try:
     import aiohttp
 except ImportError as missing:  # pragma: no cover - exercised in a subprocess test
     raise ImportError(
-        'voucherify.aio needs aiohttp: install it with pip install "voucherify[async]"'
+        'voucherify.aio needs aiohttp: install it with pip install "voucherify-events[async]"'
     ) from missing
 
 Timeouts = Optional[tuple[Optional[float], Optional[float]]]

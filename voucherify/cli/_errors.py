@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from voucherify.exceptions import PicklableException
+
 OK = 0
 """Everything was done."""
 FAILED = 1
@@ -14,7 +16,7 @@ INTERRUPTED = 130
 """Ctrl-C (128 + SIGINT), as shells report it."""
 
 
-class CliError(Exception):
+class CliError(PicklableException, Exception):
     """A problem to report on one line of stderr, ending the command with ``code``."""
 
     def __init__(self, message: str, code: int = USAGE) -> None:

@@ -9,7 +9,7 @@ fields this SDK does not know yet still parses and round-trips.
 from __future__ import annotations
 
 import pprint
-from typing import Any, Dict, Optional, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, Optional, Union, overload
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import PydanticSerializationError
@@ -52,11 +52,21 @@ class VoucherifyModel(BaseModel):
         """A pretty-printed rendering of :meth:`to_dict`."""
         return pprint.pformat(self.to_dict())
 
+    @overload
+    @classmethod
+    def from_dict(cls, obj: Union[dict[str, Any], BaseModel]) -> Self: ...
+
+    @overload
+    @classmethod
+    def from_dict(cls, obj: None) -> None: ...
+
     @classmethod
     def from_dict(cls, obj: Union[dict[str, Any], BaseModel, None]) -> Optional[Self]:
         """Validate a dict (or another model's data); ``None`` gives ``None``.
 
-        Raises ``ApiValueError`` naming each field path and rule that was broken.
+        Typed per argument, so that ``from_dict({...})`` is the model for a type checker, not
+        an ``Optional``. Raises ``ApiValueError`` naming each field path and rule that was
+        broken.
         """
         if obj is None:
             return None
@@ -68,7 +78,7 @@ class VoucherifyModel(BaseModel):
             raise to_api_value_error(exc, cls.__name__) from None
 
     @classmethod
-    def from_json(cls, json_str: Union[str, bytes]) -> Optional[Self]:
+    def from_json(cls, json_str: Union[str, bytes]) -> Self:
         """Validate JSON text; raises ``ApiValueError`` as :meth:`from_dict` does."""
         try:
             return cls.model_validate_json(json_str)
@@ -76,14 +86,36 @@ class VoucherifyModel(BaseModel):
             raise to_api_value_error(exc, cls.__name__) from None
 
 
+_NOT_NULL = "must not be null (None); leave it out instead"
+_PRESENT = object()
+
+
 class RequestModel(VoucherifyModel):
     """A body the SDK sends: validated on creation, on assignment and again before sending."""
 
     model_config = ConfigDict(validate_assignment=True, revalidate_instances="always")
 
-    # Unknown keys are sent through as given, so they must be JSON-safe too; typing them
-    # makes pydantic check each one, and costs nothing when there are none.
-    __pydantic_extra__: Dict[str, JsonValue]
+    if not TYPE_CHECKING:
+        # Unknown keys are sent through as given, so they must be JSON-safe too; typing them
+        # makes pydantic check each one, and costs nothing when there are none. Hidden from
+        # type checkers, which would otherwise take it for a required constructor argument.
+        __pydantic_extra__: Dict[str, JsonValue]
+
+    nullable_fields: ClassVar[frozenset[str]] = frozenset()
+    """Declared fields the API accepts ``null`` for; only ``Customer.address``.
+
+    Every other declared field may be left out but not set to ``None``: the API's strict
+    rules refuse ``null`` there (400 ``invalid_payload``), so the SDK refuses it before
+    sending. Free-form values (inside ``metadata``, unknown keys) may be ``None``.
+    """
+
+    @model_validator(mode="after")
+    def _refuse_null(self) -> Self:
+        values = self.__dict__
+        for name in self.__pydantic_fields_set__:
+            if values.get(name, _PRESENT) is None and name not in self.nullable_fields:
+                raise FreeFormValueError([name], _NOT_NULL)
+        return self
 
     def __init__(self, /, **data: Any) -> None:
         try:
@@ -96,6 +128,9 @@ class RequestModel(VoucherifyModel):
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if value is None and name in type(self).model_fields and name not in self.nullable_fields:
+            # Checked here too, since pydantic assigns before an after-validator runs.
+            raise FreeFormValueError([name], _NOT_NULL).as_api_error(type(self).__name__)
         if name not in type(self).model_fields:
             # pydantic stores an unknown attribute before the model's checks run, so check
             # it first: a refused value must leave the model as it was.
@@ -123,3 +158,8 @@ class TwinModel(RequestModel):
 
 class ResponseModel(VoucherifyModel):
     """A body the SDK receives: lenient, so that a newer server does not break an old client."""
+
+    if TYPE_CHECKING:
+        # Fields a newer server sends are kept and read as attributes (``reply.new_field``);
+        # this tells a type checker so, while the declared fields keep their own types.
+        def __getattr__(self, name: str) -> Any: ...

@@ -14,7 +14,7 @@ from typing import Any, Dict, Optional, Union
 from pydantic import AfterValidator
 from typing_extensions import Annotated
 
-from voucherify.exceptions import ApiValueError, render_path
+from voucherify.exceptions import ApiValueError, PicklableException, render_path
 
 MAX_DEPTH = 32
 """How deeply objects and arrays may nest inside a free-form value."""
@@ -89,7 +89,7 @@ def check_json_value(value: Any) -> Any:
     return value
 
 
-class FreeFormValueError(ValueError):
+class FreeFormValueError(PicklableException, ValueError):
     """A free-form value that cannot be sent; carries the path inside the value."""
 
     def __init__(self, path: list[Any], rule: str) -> None:

@@ -1,7 +1,7 @@
 """Model ``Customer``: the customer an event belongs to, created if it does not exist."""
 
 from datetime import date
-from typing import Optional
+from typing import ClassVar, Optional
 
 from voucherify.models._base import RequestModel
 from voucherify.models._json_value import JsonObject
@@ -13,6 +13,8 @@ class Customer(RequestModel):
 
     When ``id`` is given the API ignores ``source_id``.
     """
+
+    nullable_fields: ClassVar[frozenset[str]] = frozenset({"address"})
 
     id: Optional[str] = None
     source_id: Optional[str] = None

@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Mapping, NoReturn, Optional
 
+from voucherify.exceptions import PicklableException
 from voucherify.testing._validation import EVENT_MAX_LENGTH
 
 TYPES = ("string", "number", "boolean", "date", "datetime")
@@ -49,7 +50,7 @@ class Property:
         return self.type + ("?" if self.optional else "")
 
 
-class SchemaError(ValueError):
+class SchemaError(PicklableException, ValueError):
     """A body breaks the project's definitions; ``key`` and ``details`` go into the 400."""
 
     def __init__(self, key: str, message: str, details: str) -> None:

@@ -25,6 +25,7 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Mapping, Optional
 
+from voucherify.exceptions import PicklableException
 from voucherify.testing._endpoints import Endpoints
 from voucherify.testing._fault_queue import FaultQueue
 from voucherify.testing._fault_replies import fault_reply
@@ -118,7 +119,7 @@ class LocalHTTPServer(ThreadingHTTPServer):
             thread.join(timeout)
 
 
-class _BodyError(Exception):
+class _BodyError(PicklableException, Exception):
     """The body could not be read; ``reply`` says why and closes the connection."""
 
     def __init__(self, reply: Reply) -> None:

@@ -13,6 +13,8 @@ import json
 import re
 from typing import Any, NoReturn
 
+from voucherify.exceptions import PicklableException
+
 EVENT_MAX_LENGTH = 300
 
 CUSTOMER_STRINGS = ("id", "source_id", "name", "description", "email", "phone")
@@ -22,7 +24,7 @@ ADDRESS_STRINGS = ("city", "state", "line_1", "line_2", "country", "postal_code"
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 
-class PayloadError(ValueError):
+class PayloadError(PicklableException, ValueError):
     """The body breaks a rule; ``details`` says which, for the 400 reply."""
 
     def __init__(self, details: str) -> None:
