@@ -28,6 +28,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from voucherify._pipeline.failures import Phase, current_progress, reach, unrequested_reply
+from voucherify.exceptions import PicklableException
 
 current_deadline: ContextVar[Optional[float]] = ContextVar("voucherify_deadline", default=None)
 """The ``time.monotonic()`` by which the reply must be read; ``None`` for no deadline."""
@@ -38,7 +39,7 @@ _MAX_LINE = 65536
 _MAX_HEADERS = 100
 
 
-class UnplaceableReply(http.client.HTTPException):
+class UnplaceableReply(PicklableException, http.client.HTTPException):
     """The server sent something before the final reply that the SDK cannot place: a
     ``101`` it never asked for, or interim replies without end. Its text is the SDK's own."""
 

@@ -44,9 +44,6 @@ class JournalInUseError(OpenApiException):
         )
         self.path = path
 
-    def __reduce__(self) -> Any:
-        return (type(self), (self.path,))
-
 
 class Journal:
     """A journal file opened for appending and locked, with the states it already held.
