@@ -10,19 +10,22 @@ than the limit plus one chunk in memory. No I/O happens here.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from voucherify.exceptions import ApiResponseTooLargeException, ApiTypeError, ApiValueError
 
 READ_CHUNK = 64 * 1024
 """The most decoded bytes a transport asks for in one read of a reply body."""
 
+if TYPE_CHECKING:
+    from voucherify.configuration import Configuration
+
 _SETTING = "configuration.max_response_bytes"
 
 
-def max_response_bytes(configuration: Any) -> int:
+def max_response_bytes(configuration: Configuration) -> int:
     """The configured limit, checked: a positive ``int`` (``bool`` is not a number here)."""
-    value = configuration.max_response_bytes
+    value: object = configuration.max_response_bytes
     if isinstance(value, bool) or not isinstance(value, int):
         raise ApiTypeError(f"{_SETTING} must be an int: a number of bytes")
     if value <= 0:
