@@ -6,7 +6,6 @@ import ast
 import importlib
 import inspect
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,8 @@ import voucherify
 from voucherify.api.client_side_api import ClientSideApi
 from voucherify.api.events_api import EventsApi
 
+from user_mypy import user_mypy
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = sorted(
     ".".join(path.relative_to(ROOT).parent.parts)
@@ -26,19 +27,22 @@ PACKAGES = sorted(
 )
 """Every package of the SDK, found on disk so that a new one is checked too."""
 SUBPROCESS_TIMEOUT = 60
-MYPY_TIMEOUT = 300
 
 
-def loaded_after(code: str) -> set[str]:
-    script = f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", script],
+def run_python(code: str) -> Any:
+    """Run ``code`` in a fresh interpreter; what it printed, read as JSON."""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         check=True,
         timeout=SUBPROCESS_TIMEOUT,
-    ).stdout
-    return set(json.loads(out))
+    )
+    return json.loads(done.stdout)
+
+
+def loaded_after(code: str) -> set[str]:
+    return set(run_python(f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"))
 
 
 def static_exports(package: str) -> dict[str, str]:
@@ -106,14 +110,7 @@ def test_every_exported_name_resolves_in_a_fresh_process(package: str) -> None:
         "names = getattr(p, '__all__', [])\n"
         "print(json.dumps([[n, n in listed, getattr(p, n) is not None] for n in names]))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=SUBPROCESS_TIMEOUT,
-    ).stdout
-    rows = json.loads(out)
+    rows = run_python(script)
     assert sorted(name for name, _, _ in rows) == sorted(static_exports(package))
     assert all(listed and resolved for _, listed, resolved in rows), rows
 
@@ -161,20 +158,7 @@ def test_users_mypy_strict_sees_every_exported_name_typed(tmp_path: Path) -> Non
         lines.extend(f"reveal_type(p{index}_{name})" for name in names)
         lines.extend(f"reveal_type(p{index}.{name})" for name in names)
     (tmp_path / "user_code.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (tmp_path / "mypy.ini").write_text(
-        f"[mypy]\nstrict = True\nmypy_path = {ROOT}\ncache_dir = {tmp_path / 'cache'}\n",
-        encoding="utf-8",
-    )
-    env = {k: v for k, v in os.environ.items() if k not in ("MYPYPATH", "MYPY_CONFIG_FILE_DIR")}
-    done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", "mypy.ini", "user_code.py"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=MYPY_TIMEOUT,
-        check=False,
-    )
+    done = user_mypy(tmp_path, ["user_code.py"])
     assert done.returncode == 0, done.stdout + done.stderr
     revealed = [line for line in done.stdout.splitlines() if "Revealed type is" in line]
     assert len(revealed) == sum(2 * len(static_exports(p)) for p in PACKAGES) > 100
