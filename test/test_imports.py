@@ -54,15 +54,16 @@ def static_exports(package: str) -> dict[str, str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     statements: list[ast.stmt] = []
     for node in tree.body:
-        is_type_checking = isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
-        statements.extend(node.body if isinstance(node, ast.If) and is_type_checking else [node])
-        if is_type_checking:
-            # An import there that is not a re-export would serve nobody.
-            assert all(
-                isinstance(inner, ast.ImportFrom)
-                and all(a.name in ("*", a.asname) for a in inner.names)
-                for inner in node.body  # type: ignore[attr-defined]
-            ), f"{package}: every import under TYPE_CHECKING is `from M import N as N`"
+        if not (isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"):
+            statements.append(node)
+            continue
+        # An import there that is not a re-export would serve nobody.
+        assert all(
+            isinstance(inner, ast.ImportFrom)
+            and all(a.name in ("*", a.asname) for a in inner.names)
+            for inner in node.body
+        ), f"{package}: every import under TYPE_CHECKING is `from M import N as N`"
+        statements.extend(node.body)
     exports: dict[str, str] = {}
     for node in statements:
         if not isinstance(node, ast.ImportFrom) or node.module is None:
@@ -93,8 +94,9 @@ def test_static_imports_and_runtime_exports_agree_exactly(package: str) -> None:
     the same, and each resolves at run time to the very object the static import names."""
     exports = static_exports(package)
     module: ModuleType = importlib.import_module(package)
-    assert sorted(getattr(module, "__all__", [])) == sorted(exports)
-    assert len(set(module.__all__ if exports else [])) == len(exports)
+    names = getattr(module, "__all__", [])
+    assert sorted(names) == sorted(exports)
+    assert len(set(names)) == len(names)
     for name, source in exports.items():
         assert getattr(module, name) is _resolve(source, name), f"{package}.{name}"
     assert set(exports) <= set(dir(module))
