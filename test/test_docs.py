@@ -21,9 +21,10 @@ import voucherify
 from voucherify._pipeline.operation import OPTION_NAMES
 from voucherify.testing import LocalVoucherify
 
+from user_mypy import user_mypy
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-MYPY_TIMEOUT = 300
 RUN_TIMEOUT = 60
 
 # What the docs' fragments take from the text around them, each with its type: a fragment
@@ -154,22 +155,7 @@ def test_documented_examples_pass_mypy_strict_without_the_pydantic_plugin(
     assert len(modules) >= 30
     for name, source in modules.items():
         (tmp_path / f"{name}.py").write_text(source, encoding="utf-8")
-    (tmp_path / "mypy.ini").write_text(
-        f"[mypy]\nstrict = True\nmypy_path = {ROOT}\ncache_dir = {tmp_path / 'cache'}\n",
-        encoding="utf-8",
-    )
-    env = {k: v for k, v in os.environ.items() if k not in ("MYPYPATH", "MYPY_CONFIG_FILE_DIR")}
-    done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", "mypy.ini", *sorted(
-            f"{name}.py" for name in modules
-        )],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=MYPY_TIMEOUT,
-        check=False,
-    )
+    done = user_mypy(tmp_path, (f"{name}.py" for name in modules))
     assert "plugins" not in (tmp_path / "mypy.ini").read_text()
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Success: no issues found" in done.stdout
@@ -184,18 +170,7 @@ def test_mypy_check_catches_a_wrong_constructor_argument(tmp_path: Path) -> None
         "body: EventsCreateRequestBody = EventsCreateRequestBody.from_dict({})\n",
         encoding="utf-8",
     )
-    (tmp_path / "mypy.ini").write_text(
-        f"[mypy]\nstrict = True\nmypy_path = {ROOT}\ncache_dir = {tmp_path / 'cache'}\n",
-        encoding="utf-8",
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", "mypy.ini", "bad.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=MYPY_TIMEOUT,
-        check=False,
-    )
+    done = user_mypy(tmp_path, ["bad.py"])
     assert done.returncode == 1, done.stdout + done.stderr
     assert 'Argument "event" to "EventsCreateRequestBody" has incompatible type "int"' in (
         done.stdout

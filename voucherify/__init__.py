@@ -11,80 +11,26 @@ pydantic models nor urllib3 until a client is made. The names match the official
 
 from typing import TYPE_CHECKING
 
-from voucherify._lazy import lazy_exports
-from voucherify._version import __version__
+from voucherify._lazy import EVERY_NAME, lazy_exports
+from voucherify._version import __version__ as __version__
 
-__all__ = [
-    "ApiAttributeError",
-    "ApiClient",
-    "ApiConnectionException",
-    "ApiException",
-    "ApiKeyError",
-    "ApiResponse",
-    "ApiResponseTooLargeException",
-    "ApiSSLException",
-    "ApiTimeoutException",
-    "ApiTransportException",
-    "ApiTypeError",
-    "ApiValueError",
-    "BadRequestException",
-    "ClientSideApi",
-    "Configuration",
-    "ConflictException",
-    "EventsApi",
-    "ForbiddenException",
-    "InvalidResponseException",
-    "NotFoundException",
-    "OpenApiException",
-    "RateLimitException",
-    "ServiceException",
-    "TooManyRequestsException",
-    "UnauthorizedException",
-    "UnprocessableEntityException",
-    "VoucherifyError",
-    "__version__",
-]
-
-_MODULES = {
-    "ApiClient": "voucherify.api_client",
-    "ApiResponse": "voucherify.api_response",
-    "ClientSideApi": "voucherify.api.client_side_api",
-    "Configuration": "voucherify.configuration",
-    "EventsApi": "voucherify.api.events_api",
-}
-# Every other public name is an exception.
 __getattr__, __dir__ = lazy_exports(
     __name__,
-    {n: _MODULES.get(n, "voucherify.exceptions") for n in __all__ if n != "__version__"},
+    {
+        "voucherify._version": ("__version__",),
+        "voucherify.api.client_side_api": ("ClientSideApi",),
+        "voucherify.api.events_api": ("EventsApi",),
+        "voucherify.api_client": ("ApiClient",),
+        "voucherify.api_response": ("ApiResponse",),
+        "voucherify.configuration": ("Configuration",),
+        "voucherify.exceptions": EVERY_NAME,
+    },
 )
 
 if TYPE_CHECKING:
-    from voucherify.api.client_side_api import ClientSideApi
-    from voucherify.api.events_api import EventsApi
-    from voucherify.api_client import ApiClient
-    from voucherify.api_response import ApiResponse
-    from voucherify.configuration import Configuration
-    from voucherify.exceptions import (
-        ApiAttributeError,
-        ApiConnectionException,
-        ApiException,
-        ApiKeyError,
-        ApiResponseTooLargeException,
-        ApiSSLException,
-        ApiTimeoutException,
-        ApiTransportException,
-        ApiTypeError,
-        ApiValueError,
-        BadRequestException,
-        ConflictException,
-        ForbiddenException,
-        InvalidResponseException,
-        NotFoundException,
-        OpenApiException,
-        RateLimitException,
-        ServiceException,
-        TooManyRequestsException,
-        UnauthorizedException,
-        UnprocessableEntityException,
-        VoucherifyError,
-    )
+    from voucherify.api.client_side_api import ClientSideApi as ClientSideApi
+    from voucherify.api.events_api import EventsApi as EventsApi
+    from voucherify.api_client import ApiClient as ApiClient
+    from voucherify.api_response import ApiResponse as ApiResponse
+    from voucherify.configuration import Configuration as Configuration
+    from voucherify.exceptions import *  # noqa: F403  (every name of its __all__)

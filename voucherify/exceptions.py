@@ -8,7 +8,6 @@ The names match the official generated SDK so that existing ``except`` clauses k
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 if TYPE_CHECKING:
@@ -381,41 +380,3 @@ def exception_class_for_status(status: int) -> type[ApiException]:
     if 500 <= status <= 599:
         return ServiceException
     return _BY_STATUS.get(status, ApiException)
-
-
-def _parse_error(raw: bytes) -> Optional[Error]:
-    """Parse the error body shapes the API is known to send into one :class:`Error`."""
-    from voucherify.models.error import Error
-
-    try:
-        doc = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(doc, dict):
-        return None
-    if "code" not in doc and "statusCode" in doc:
-        # The framework-level shape: {"statusCode": 400, "error": "Bad Request", "message": ...}
-        doc = {**doc, "code": doc["statusCode"]}
-        del doc["statusCode"]
-        if isinstance(doc.get("error"), str) and "key" not in doc:
-            doc["key"] = doc["error"].strip().lower().replace(" ", "_")
-    try:
-        return Error.model_validate(doc)
-    except ValueError:
-        return None
-
-
-def exception_from_response(
-    status: int, reason: Optional[str], headers: Mapping[str, str], raw: bytes
-) -> ApiException:
-    """Map a non-2xx reply to its exception, with the body parsed when it is an error."""
-    exc_class = exception_class_for_status(status)
-    text = raw.decode("utf-8", "replace")
-    return exc_class(
-        status=status,
-        reason=reason,
-        headers=headers,
-        body=text,
-        data=_parse_error(raw) if raw else None,
-    )
-

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Optional
+import json
+from typing import TYPE_CHECKING, Mapping, Optional
 
 from pydantic import ValidationError
 
 from voucherify._pipeline.operation import Operation, ResponseT
 from voucherify.api_response import ApiResponse
-from voucherify.exceptions import InvalidResponseException, exception_from_response
+from voucherify.exceptions import (
+    ApiException,
+    InvalidResponseException,
+    exception_class_for_status,
+)
 from voucherify.models._validation import describe_errors
+
+if TYPE_CHECKING:
+    from voucherify.models.error import Error
 
 
 def read_response(
@@ -42,3 +50,44 @@ def read_response(
             body=raw.decode("utf-8", "replace"),
         ) from None
     return ApiResponse(status, headers, data, raw)
+
+
+def exception_from_response(
+    status: int, reason: Optional[str], headers: Mapping[str, str], raw: bytes
+) -> ApiException:
+    """Map a non-2xx reply to its exception, with the body parsed when it is an error."""
+    exc_class = exception_class_for_status(status)
+    text = raw.decode("utf-8", "replace")
+    return exc_class(
+        status=status,
+        reason=reason,
+        headers=headers,
+        body=text,
+        data=parse_error(raw) if raw else None,
+    )
+
+
+def parse_error(raw: bytes) -> Optional[Error]:
+    """Parse the error body shapes the API is known to send into one :class:`Error`.
+
+    The model is imported here, on the first error, so that a client that only ever
+    succeeds never loads it.
+    """
+    from voucherify.models.error import Error
+
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    if "code" not in doc and "statusCode" in doc:
+        # The framework-level shape: {"statusCode": 400, "error": "Bad Request", "message": ...}
+        doc = {**doc, "code": doc["statusCode"]}
+        del doc["statusCode"]
+        if isinstance(doc.get("error"), str) and "key" not in doc:
+            doc["key"] = doc["error"].strip().lower().replace(" ", "_")
+    try:
+        return Error.model_validate(doc)
+    except ValueError:
+        return None

@@ -19,18 +19,16 @@ from typing import TYPE_CHECKING
 
 from voucherify._lazy import lazy_exports
 
-__all__ = ["ApiClient", "ClientSideApi", "EventsApi"]
-
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "ApiClient": "voucherify.aio.api_client",
-        "ClientSideApi": "voucherify.aio.api.client_side_api",
-        "EventsApi": "voucherify.aio.api.events_api",
+        "voucherify.aio.api.client_side_api": ("ClientSideApi",),
+        "voucherify.aio.api.events_api": ("EventsApi",),
+        "voucherify.aio.api_client": ("ApiClient",),
     },
 )
 
 if TYPE_CHECKING:
-    from voucherify.aio.api.client_side_api import ClientSideApi
-    from voucherify.aio.api.events_api import EventsApi
-    from voucherify.aio.api_client import ApiClient
+    from voucherify.aio.api.client_side_api import ClientSideApi as ClientSideApi
+    from voucherify.aio.api.events_api import EventsApi as EventsApi
+    from voucherify.aio.api_client import ApiClient as ApiClient

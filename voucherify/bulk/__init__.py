@@ -11,25 +11,38 @@ it), a rerun over the same input resumes where the last one ended, even after th
 was killed, and never sends an item of unknown fate again unless told to. See docs/bulk.md.
 """
 
-from voucherify.bulk._journal import FINAL_STATES, Journal, JournalInUseError, read_entries
-from voucherify.bulk._tracker import (
-    BulkResult,
-    ItemResult,
-    Outcome,
-    check_item,
-    item_key,
-    track_events,
+from typing import TYPE_CHECKING
+
+from voucherify._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "voucherify.bulk._journal": (
+            "FINAL_STATES",
+            "Journal",
+            "JournalInUseError",
+            "read_entries",
+        ),
+        "voucherify.bulk._tracker": (
+            "BulkResult",
+            "ItemResult",
+            "Outcome",
+            "check_item",
+            "item_key",
+            "track_events",
+        ),
+    },
 )
 
-__all__ = [
-    "FINAL_STATES",
-    "BulkResult",
-    "ItemResult",
-    "Journal",
-    "JournalInUseError",
-    "Outcome",
-    "check_item",
-    "item_key",
-    "read_entries",
-    "track_events",
-]
+if TYPE_CHECKING:
+    from voucherify.bulk._journal import FINAL_STATES as FINAL_STATES
+    from voucherify.bulk._journal import Journal as Journal
+    from voucherify.bulk._journal import JournalInUseError as JournalInUseError
+    from voucherify.bulk._journal import read_entries as read_entries
+    from voucherify.bulk._tracker import BulkResult as BulkResult
+    from voucherify.bulk._tracker import ItemResult as ItemResult
+    from voucherify.bulk._tracker import Outcome as Outcome
+    from voucherify.bulk._tracker import check_item as check_item
+    from voucherify.bulk._tracker import item_key as item_key
+    from voucherify.bulk._tracker import track_events as track_events

@@ -4,7 +4,8 @@ from typing import TYPE_CHECKING
 
 from voucherify._lazy import lazy_exports, snake_case
 
-__all__ = [
+# Each model lives in the module named after it, as in every generated SDK.
+_MODELS = (
     "ClientEventsCreateRequestBody",
     "ClientEventsCreateRequestBodyLoyalty",
     "ClientEventsCreateRequestBodyReferral",
@@ -18,36 +19,40 @@ __all__ = [
     "EventsCreateRequestBodyReferral",
     "EventsCreateResponseBody",
     "SimpleCustomerRequiredObjectType",
-]
-
-# Each model lives in the module named after it, as in every generated SDK.
+)
 __getattr__, __dir__ = lazy_exports(
-    __name__, {name: f"{__name__}.{snake_case(name)}" for name in __all__}
+    __name__, {f"{__name__}.{snake_case(name)}": (name,) for name in _MODELS}
 )
 
 if TYPE_CHECKING:
-    from voucherify.models.client_events_create_request_body import ClientEventsCreateRequestBody
+    from voucherify.models.client_events_create_request_body import (
+        ClientEventsCreateRequestBody as ClientEventsCreateRequestBody,
+    )
     from voucherify.models.client_events_create_request_body_loyalty import (
-        ClientEventsCreateRequestBodyLoyalty,
+        ClientEventsCreateRequestBodyLoyalty as ClientEventsCreateRequestBodyLoyalty,
     )
     from voucherify.models.client_events_create_request_body_referral import (
-        ClientEventsCreateRequestBodyReferral,
+        ClientEventsCreateRequestBodyReferral as ClientEventsCreateRequestBodyReferral,
     )
     from voucherify.models.client_events_create_response_body import (
-        ClientEventsCreateResponseBody,
+        ClientEventsCreateResponseBody as ClientEventsCreateResponseBody,
     )
-    from voucherify.models.customer import Customer
-    from voucherify.models.customer_address import CustomerAddress
-    from voucherify.models.error import Error
-    from voucherify.models.error_error import ErrorError
-    from voucherify.models.events_create_request_body import EventsCreateRequestBody
+    from voucherify.models.customer import Customer as Customer
+    from voucherify.models.customer_address import CustomerAddress as CustomerAddress
+    from voucherify.models.error import Error as Error
+    from voucherify.models.error_error import ErrorError as ErrorError
+    from voucherify.models.events_create_request_body import (
+        EventsCreateRequestBody as EventsCreateRequestBody,
+    )
     from voucherify.models.events_create_request_body_loyalty import (
-        EventsCreateRequestBodyLoyalty,
+        EventsCreateRequestBodyLoyalty as EventsCreateRequestBodyLoyalty,
     )
     from voucherify.models.events_create_request_body_referral import (
-        EventsCreateRequestBodyReferral,
+        EventsCreateRequestBodyReferral as EventsCreateRequestBodyReferral,
     )
-    from voucherify.models.events_create_response_body import EventsCreateResponseBody
+    from voucherify.models.events_create_response_body import (
+        EventsCreateResponseBody as EventsCreateResponseBody,
+    )
     from voucherify.models.simple_customer_required_object_type import (
-        SimpleCustomerRequiredObjectType,
+        SimpleCustomerRequiredObjectType as SimpleCustomerRequiredObjectType,
     )

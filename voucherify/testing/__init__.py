@@ -18,34 +18,22 @@ from typing import TYPE_CHECKING
 
 from voucherify._lazy import lazy_exports
 
-__all__ = [
-    "Fault",
-    "LocalVoucherify",
-    "LocalVoucherifyProcess",
-    "RecordedEvent",
-    "RecordedRequest",
-    "assert_event_tracked",
-    "faults",
-]
-
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "Fault": "voucherify.testing.faults",
-        "LocalVoucherify": "voucherify.testing._local",
-        "LocalVoucherifyProcess": "voucherify.testing._process",
-        "RecordedEvent": "voucherify.testing._state",
-        "RecordedRequest": "voucherify.testing._state",
-        "assert_event_tracked": "voucherify.testing.assertions",
-        "faults": "voucherify.testing.faults",
+        "voucherify.testing._local": ("LocalVoucherify",),
+        "voucherify.testing._process": ("LocalVoucherifyProcess",),
+        "voucherify.testing._state": ("RecordedEvent", "RecordedRequest"),
+        "voucherify.testing.assertions": ("assert_event_tracked",),
+        "voucherify.testing.faults": ("Fault", "faults"),
     },
 )
 
-
 if TYPE_CHECKING:
-    from voucherify.testing import faults
-    from voucherify.testing._local import LocalVoucherify
-    from voucherify.testing._process import LocalVoucherifyProcess
-    from voucherify.testing._state import RecordedEvent, RecordedRequest
-    from voucherify.testing.assertions import assert_event_tracked
-    from voucherify.testing.faults import Fault
+    from voucherify.testing import faults as faults
+    from voucherify.testing._local import LocalVoucherify as LocalVoucherify
+    from voucherify.testing._process import LocalVoucherifyProcess as LocalVoucherifyProcess
+    from voucherify.testing._state import RecordedEvent as RecordedEvent
+    from voucherify.testing._state import RecordedRequest as RecordedRequest
+    from voucherify.testing.assertions import assert_event_tracked as assert_event_tracked
+    from voucherify.testing.faults import Fault as Fault

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
 import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional
 
-from typing_extensions import TypedDict, Unpack
+from typing_extensions import Unpack
 
-from voucherify.testing._endpoints import Endpoints, Settings, normalize_origin
+from voucherify.testing._endpoints import Endpoints, Settings
 from voucherify.testing._fault_queue import FaultQueue
+from voucherify.testing._options import ServerOptions, make_key, normalized_origins
 from voucherify.testing._rate_limit import (
     CLIENT,
     PROJECT,
@@ -28,21 +28,6 @@ if TYPE_CHECKING:
 
 _POLL_SECONDS = 0.05
 """How often the serving loop checks for a stop request; bounds how long ``stop`` takes."""
-
-
-class ServerOptions(TypedDict, total=False):
-    """The keywords :class:`LocalVoucherify` takes, for code that passes them on."""
-
-    host: str
-    port: int
-    app_id: Optional[str]
-    app_token: Optional[str]
-    client_app_id: Optional[str]
-    client_token: Optional[str]
-    allowed_origins: Optional[Iterable[str]]
-    rate_limit: Optional[tuple[int, float]]
-    client_rate_limit: Optional[tuple[int, float]]
-    event_schemas: Optional[Mapping[str, Mapping[str, str]]]
 
 
 class LocalVoucherify:
@@ -272,21 +257,3 @@ class LocalVoucherify:
         if server is None:
             return "LocalVoucherify(stopped)"
         return f"LocalVoucherify(url='http://{self.host}:{server.server_address[1]}')"
-
-
-def normalized_origins(allowed_origins: Optional[Iterable[str]]) -> Optional[frozenset[str]]:
-    """The ``allowed_origins`` setting, each origin normalized; ``None`` allows any."""
-    if isinstance(allowed_origins, str):
-        raise TypeError("allowed_origins must be an iterable of origins, not one string")
-    if allowed_origins is None:
-        return None
-    return frozenset(normalize_origin(origin) for origin in allowed_origins)
-
-
-def make_key(value: Optional[str], name: str) -> str:
-    """``value`` checked as a key; a random one (32 hex digits) when it is ``None``."""
-    if value is None:
-        return secrets.token_hex(16)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} must be a non-empty string")
-    return value

@@ -26,7 +26,7 @@ from typing_extensions import Unpack
 
 from voucherify.testing._admin import KEY_ENV, TOKEN_ENV, TOKEN_HEADER, request_from_json
 from voucherify.testing._fault_queue import check_injection
-from voucherify.testing._local import ServerOptions, make_key, normalized_origins
+from voucherify.testing._options import ServerOptions, make_key, normalized_origins
 from voucherify.testing._rate_limit import Limit, limit_from_pair, make_limit
 from voucherify.testing._schemas import EventSchemas, parse_definition
 from voucherify.testing._server import ADMIN_PREFIX
