@@ -23,7 +23,7 @@ from voucherify.exceptions import ApiTypeError, ApiValueError, InvalidResponseEx
 from voucherify.models.events_create_request_body import EventsCreateRequestBody
 
 from conftest import APP_ID, APP_TOKEN, make_configuration
-from rawserver import RawServer
+from rawserver import FaultProxy, RawServer
 
 ACTIVITIES = (
     b'{"object": "list", "data": [{"id": "evcus_1", "type": "customer.created"}], "total": 1}'
@@ -42,9 +42,14 @@ def answer(status_line: bytes, headers: bytes = b"", body: bytes = b"") -> Any:
     return behaviour
 
 
-def call(kind: str, url: str, method: str, *args: Any, **kwargs: Any) -> Any:
+def call(
+    kind: str, url: str, method: str, *args: Any, proxy: Any = None, **kwargs: Any
+) -> Any:
     """Call ``CustomersApi.<method>`` through the sync or the async client; bounded."""
     configuration = make_configuration(url)
+    if proxy is not None:
+        configuration.proxy = proxy
+        configuration.allow_insecure_http = True
     configuration.timeout = 5
     configuration.retries = 0
     if kind == "sync":
@@ -202,6 +207,20 @@ def test_an_error_reply_of_a_new_operation_raises_as_for_any_other(kind: str) ->
         voucherify.NotFoundException
     ):
         call(kind, server.url, "list_customer_activity", "missing")
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_a_path_value_and_a_query_go_through_a_proxy_as_sent_direct(
+    kind: str, json_server: RawServer
+) -> None:
+    with FaultProxy(("127.0.0.1", json_server.port)) as proxy:
+        call(kind, "http://customers.example.test", "list_customer_activity", "a/b c",
+             type="x&y", proxy=proxy.url)
+        forwarded = [head.split(b"\r\n")[0] for head in proxy.forward_heads]
+    assert forwarded == [
+        b"GET http://customers.example.test/v1/customers/a%2Fb%20c/activity?type=x%26y HTTP/1.1"
+    ]
+    assert head_lines(json_server)[0] == "GET /v1/customers/a%2Fb%20c/activity?type=x%26y HTTP/1.1"
 
 
 def test_the_unread_reply_of_a_get_comes_from_the_same_request(json_server: RawServer) -> None:
