@@ -1,12 +1,13 @@
 """Turn one call into what goes on the wire, checking everything before any I/O.
 
-The body is validated against its model and encoded once; options, header arguments and keys
-are checked; the URL and timeouts are resolved. Any problem raises ``ApiValueError`` or
-``ApiTypeError`` naming what is wrong, and never a key's value.
+The body is validated against its model and encoded once; options, path, query and header
+arguments and keys are checked; the URL and timeouts are resolved. Any problem raises
+``ApiValueError`` or ``ApiTypeError`` naming what is wrong, and never a key's value.
 
 The URL, headers and limits depend only on the configuration and the client's headers, so a
 client keeps them per operation (:class:`CallTarget`) and rebuilds them, keys checked again,
-whenever those settings differ from what they were built from.
+whenever those settings differ from what they were built from. What depends on the call (path
+parameters, query) is added to the kept URL on each call.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import math
 import re
 from functools import lru_cache
 from typing import Any, Mapping, Optional
+from urllib.parse import quote
 
 from pydantic import BaseModel, ValidationError
 
@@ -68,8 +70,9 @@ class CallTarget:
 
 
 class PreparedRequest(CallTarget):
-    """A request ready for a transport, every field final and checked: a target, this
-    call's limits, and the method and encoded body."""
+    """A request ready for a transport, every field final and checked: a target (its URL
+    with this call's path and query), this call's limits, and the method and encoded body
+    (``None`` when the operation sends none)."""
 
     __slots__ = ("body", "method")
 
@@ -78,7 +81,7 @@ class PreparedRequest(CallTarget):
         method: str,
         url: str,
         headers: dict[str, str],
-        body: bytes,
+        body: Optional[bytes],
         timeouts: Timeouts,
         retry_policy: RetryPolicy,
         deadline: Optional[float],
@@ -98,14 +101,15 @@ def prepare_request(
     configuration: Configuration,
     base_headers: Mapping[str, str],
     body: Any,
-    header_args: tuple[Any, ...],
+    args: tuple[Any, ...],
     options: RequestOptions,
     targets: Optional[TargetCache] = None,
     secret_headers: frozenset[str] = frozenset(),
 ) -> PreparedRequest:
     """Validate a call of ``operation`` and build the request it sends.
 
-    ``targets`` is the client's cache of :class:`CallTarget` by operation; without it, or
+    ``args`` are the values of the operation's path, query and header parameters, in that
+    order. ``targets`` is the client's cache of :class:`CallTarget` by operation; without it, or
     when an option changes the URL or headers, the target is built for this call alone.
     ``secret_headers`` names (lower case) client headers that the log masks like keys.
     """
@@ -119,9 +123,11 @@ def prepare_request(
         target = _cached_target(operation, configuration, base_headers, targets, secret_headers)
     else:
         target = build_target(operation, configuration, base_headers, options, secret_headers)
-    headers = target.headers
+    url, headers = target.url, target.headers
+    if operation.path_params or operation.query_params:
+        url, args = call_url(operation, url, args)
     if operation.header_params:
-        headers = {**headers, **_header_arguments(operation, header_args)}
+        headers = {**headers, **_header_arguments(operation, args)}
     timeouts, policy, deadline = target.timeouts, target.retry_policy, target.deadline
     if options:
         if "_request_timeout" in options:
@@ -131,7 +137,7 @@ def prepare_request(
         if "_deadline" in options:
             deadline = _deadline(options["_deadline"], "_deadline")
     return PreparedRequest(
-        operation.method, target.url, headers, payload, timeouts, policy, deadline,
+        operation.method, url, headers, payload, timeouts, policy, deadline,
         target.secrets,
     )
 
@@ -212,13 +218,16 @@ def build_headers(
     options: RequestOptions,
 ) -> dict[str, str]:
     """The call's headers, one per name whatever its case; each layer wins over the one
-    before: the client's (SDK defaults, then its own), ``_headers``, ``_content_type``, then
-    the keys (configured, or ``_request_auth``). Header parameters (``origin``) are left out:
-    the call's argument wins over all of these and is added per call."""
+    before: the client's (SDK defaults, then its own), the operation's ``Accept``,
+    ``_headers``, ``_content_type``, then the keys (configured, or ``_request_auth``).
+    Header parameters (``origin``) are left out: the call's argument wins over all of these
+    and is added per call. An operation without a body sends no ``Content-Type``."""
     headers: dict[str, str] = {}
     for name, value in base_headers.items():
         check_header(name, value)
         put_header(headers, name, value)
+    if operation.accept is not None:
+        put_header(headers, "Accept", operation.accept)
     extra_headers = options.get("_headers")
     if extra_headers:
         if not isinstance(extra_headers, Mapping):
@@ -244,6 +253,8 @@ def build_headers(
         _apply_configured_keys(operation, configuration, headers)
     for name in operation.header_params:
         drop_header(headers, name)
+    if operation.body_model is None:
+        drop_header(headers, "Content-Type")
     return headers
 
 
@@ -276,6 +287,65 @@ def _secrets(
     return Secrets(frozenset(names), tuple(secret | identifiers), frozenset(identifiers))
 
 
+_SEGMENT_SAFE = "!$&'()*+,;=:@"
+"""What RFC 3986 lets a path segment hold unescaped besides letters, digits and ``-._~``."""
+_QUERY_SAFE = "!$'()*,/:?@"
+"""What a query name or value holds unescaped: RFC 3986 allows it, it separates nothing
+(``&``, ``=``, ``+`` and ``;`` do, to some servers), and yarl, which the async transport
+sends through, would unescape it: so both clients send the same bytes."""
+
+
+def call_url(
+    operation: Operation[Any], url: str, args: tuple[Any, ...]
+) -> tuple[str, tuple[Any, ...]]:
+    """``url`` (the target's, ``{name}`` parts unfilled) with this call's path parameters
+    quoted in and its query appended; and the arguments left for the header parameters."""
+    names, query_names = operation.path_params, operation.query_params
+    count = len(names) + len(query_names)
+    if len(args) < count + len(operation.header_params):
+        raise ApiTypeError(f"{operation.name}() got too few arguments")
+    if names:
+        url = url.format_map(
+            {name: _path_segment(operation, name, value) for name, value in zip(names, args)}
+        )
+    pairs = [
+        f"{quote(name, safe=_QUERY_SAFE)}={_query_value(operation, name, item)}"
+        for name, value in zip(query_names, args[len(names):count])
+        if value is not None
+        for item in (value if isinstance(value, (list, tuple)) else (value,))
+    ]
+    if pairs:
+        url = f"{url}?{'&'.join(pairs)}"
+    return url, args[count:]
+
+
+def _path_segment(operation: Operation[Any], name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ApiTypeError(
+            f"{operation.name}(): path parameter {name} must be a string, "
+            f"not {type(value).__name__}"
+        )
+    if value in ("", ".", ".."):
+        # "." and ".." would be read as steps up the path, not as a value.
+        raise ApiValueError(
+            f"{operation.name}(): path parameter {name} must not be empty, '.' or '..'"
+        )
+    return quote(value, safe=_SEGMENT_SAFE)
+
+
+def _query_value(operation: Operation[Any], name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ApiValueError(f"{operation.name}(): query parameter {name} must be finite")
+    if not isinstance(value, (str, int, float)):
+        raise ApiTypeError(
+            f"{operation.name}(): query parameter {name} must be a string, number, boolean "
+            f"or a list of them, not {type(value).__name__}"
+        )
+    return quote(str(value), safe=_QUERY_SAFE)
+
+
 def _header_arguments(operation: Operation[Any], header_args: tuple[Any, ...]) -> dict[str, str]:
     """The operation's required header parameters (``origin``), checked."""
     headers = {}
@@ -287,18 +357,23 @@ def _header_arguments(operation: Operation[Any], header_args: tuple[Any, ...]) -
     return headers
 
 
-def encode_body(operation: Operation[Any], body: Any) -> bytes:
-    """Validate ``body`` (a dict or a model) against the operation's model and encode it."""
+def encode_body(operation: Operation[Any], body: Any) -> Optional[bytes]:
+    """Validate ``body`` (a dict or a model) against the operation's model and encode it;
+    ``None`` for an operation that sends no body."""
+    model_class = operation.body_model
+    if model_class is None:
+        if body is not None:
+            raise ApiTypeError(f"{operation.name}() sends no body; got {type(body).__name__}")
+        return None
     if body is None:
         raise ApiValueError(f"{operation.name}(): {operation.body_param} is required")
     if not isinstance(body, (dict, BaseModel)):
         if not isinstance(body, Mapping):
             raise ApiTypeError(
                 f"{operation.body_param} must be a dict or "
-                f"{operation.body_model.__name__}, not {type(body).__name__}"
+                f"{model_class.__name__}, not {type(body).__name__}"
             )
         body = dict(body)
-    model_class = operation.body_model
     if isinstance(body, VoucherifyModel) and not isinstance(body, model_class):
         body = body.to_dict()
     try:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Mapping, Optional
+import re
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from pydantic import ValidationError
 
-from voucherify._pipeline.operation import Operation, ResponseT
+from voucherify._pipeline.operation import Operation, ReplyKind, ResponseT
 from voucherify.api_response import ApiResponse
 from voucherify.exceptions import (
     ApiException,
@@ -27,15 +28,21 @@ def read_response(
     headers: Mapping[str, str],
     raw: bytes,
 ) -> ApiResponse[ResponseT]:
-    """Parse a 2xx body into the response model; raise the matching exception otherwise.
+    """Parse a 2xx body as the operation expects; raise the matching exception otherwise.
 
-    Unknown fields and values are kept on the model; a body that is not JSON, or lacks a
-    field the model needs, raises ``InvalidResponseException`` with the raw body attached.
+    A JSON reply becomes the response model: unknown fields and values are kept on it; a
+    body that is not JSON, or lacks a field the model needs, raises
+    ``InvalidResponseException`` with the raw body attached. Other replies are read as the
+    operation's ``reply_kind`` says (see :func:`_plain_data`).
     """
     if not 200 <= status < 300:
         raise exception_from_response(status, reason, headers, raw)
+    if operation.reply_kind != ReplyKind.JSON:
+        data = _plain_data(operation, status, reason, headers, raw)
+        return ApiResponse(status, headers, data, raw)
+    model: Any = operation.response_model  # a ResponseModel: the kind says so
     try:
-        data = operation.response_model.__pydantic_validator__.validate_json(raw)
+        data = model.__pydantic_validator__.validate_json(raw)
     except ValidationError as exc:
         problems = describe_errors(exc)
         if any(rule == "is not valid JSON" for _, rule in problems):
@@ -91,3 +98,34 @@ def parse_error(raw: bytes) -> Optional[Error]:
         return Error.model_validate(doc)
     except ValueError:
         return None
+
+
+_CHARSET = re.compile(r';\s*charset\s*=\s*"?([^";\s]+)', re.IGNORECASE)
+
+
+def _plain_data(
+    operation: Operation[Any],
+    status: int,
+    reason: Optional[str],
+    headers: Mapping[str, str],
+    raw: bytes,
+) -> Any:
+    """``None`` for a reply without a body (any bytes that came stay in ``raw_data``), the
+    bytes themselves, or text decoded by the ``Content-Type``'s charset (UTF-8 if none)."""
+    kind = operation.reply_kind
+    if kind == ReplyKind.NONE:
+        return None
+    if kind == ReplyKind.BYTES:
+        return raw
+    match = _CHARSET.search(headers.get("Content-Type") or "")
+    charset = match.group(1) if match else "utf-8"
+    try:
+        return raw.decode(charset)
+    except (LookupError, UnicodeDecodeError):
+        raise InvalidResponseException(
+            f"body is not text in its charset ({charset})",
+            status=status,
+            reason=reason,
+            headers=headers,
+            body=raw.decode("utf-8", "replace"),
+        ) from None

@@ -232,8 +232,13 @@ def sends_in_clear(host_url: str) -> bool:
 
 
 def proxy_for(url: str, configuration: Configuration) -> Optional[str]:
-    """The proxy URL a request to ``url`` goes through, or ``None`` to go direct."""
-    host = parse_checked(url, "configuration.host").host
+    """The proxy URL a request to ``url`` goes through, or ``None`` to go direct.
+
+    Only the scheme and host decide, so ``url`` may carry any path and query.
+    """
+    authority_end = url.find("/", url.find("://") + 3)
+    origin = url if authority_end < 0 else url[:authority_end]
+    host = parse_checked(origin, "configuration.host").host
     if is_loopback(host):
         return None
     if configuration.proxy:

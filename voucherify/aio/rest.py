@@ -97,6 +97,11 @@ class _TrackingConnector(aiohttp.TCPConnector):
         return connection
 
 
+_MAX_URLS = 32
+"""URLs whose proxy decision a transport keeps, as the sync one keeps its routes."""
+_CONTENT_TYPE = frozenset({"Content-Type"})
+
+
 # aiohttp 3.13.3 to 3.13.x refuse, by themselves, a piece of a body that inflates too far.
 _INFLATE_REFUSED: tuple[type[BaseException], ...] = tuple(
     cls
@@ -251,6 +256,8 @@ class AsyncRESTClientObject:
     def _proxy(self, url: str) -> Optional[ProxyRoute]:
         if url not in self._proxies:
             proxy = proxy_for(url, self._configuration)
+            if len(self._proxies) >= _MAX_URLS:  # each path value and query is a new URL
+                self._proxies.clear()
             self._proxies[url] = (
                 None if proxy is None else proxy_route(proxy, self._configuration.proxy_headers)
             )
@@ -289,6 +296,8 @@ class AsyncRESTClientObject:
                 proxy=proxy.url if proxy else None,
                 proxy_headers=proxy.headers if proxy else None,
                 server_hostname=self._server_hostname,
+                # Else aiohttp labels a bodiless POST application/octet-stream.
+                skip_auto_headers=_CONTENT_TYPE if body is None else None,
             )
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             raise translate_transport_error(exc, progress.phase) from exc
