@@ -9,15 +9,18 @@ same bytes and refuse the same input. fault_matrix.py does the same for injected
 from __future__ import annotations
 
 import json
+import socket
+import ssl
 import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+import trustme
 from pytest_httpserver import HTTPServer
-from test_transport import free_port
 
 import voucherify
 from voucherify import exceptions as exc
@@ -43,6 +46,13 @@ INVALID_PAYLOAD = {
     "details": "Property .referral should have required property 'code'",
     "request_id": "v-0c15694e0e022146dd",
 }
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (free when asked)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def assert_clean(error: BaseException) -> None:
@@ -383,3 +393,37 @@ def check_refused(error: BaseException, requests: int) -> None:
     assert APP_TOKEN not in str(error)
     assert requests == 0
 
+
+# --- TLS --------------------------------------------------------------------------------
+
+
+def start_tls_server(ca: trustme.CA, *names: str, mutual: bool = False) -> HTTPServer:
+    """A started HTTPS server on 127.0.0.1 whose certificate ``ca`` issued for ``names``.
+
+    With ``mutual``, it refuses a client that presents no certificate ``ca`` issued.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert(*names).configure_cert(context)
+    if mutual:
+        ca.configure_trust(context)
+        context.verify_mode = ssl.CERT_REQUIRED
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+    server.start()
+    return server
+
+
+def ca_bundle(ca: trustme.CA, folder: Path) -> str:
+    """``ca``'s certificate written to a file in ``folder``: its path."""
+    bundle = folder / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    return str(bundle)
+
+
+def client_certificate(ca: trustme.CA, folder: Path) -> tuple[str, str]:
+    """A client certificate ``ca`` issued, written to ``folder``: ``(cert_file, key_file)``."""
+    client_cert = ca.issue_cert("client.example")
+    cert_file, key_file = folder / "client.pem", folder / "client.key"
+    client_cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    client_cert.private_key_pem.write_to_path(str(key_file))
+    return str(cert_file), str(key_file)

@@ -13,7 +13,6 @@ import gc
 import json
 import logging
 import socket
-import ssl
 import subprocess
 import sys
 import textwrap
@@ -35,7 +34,7 @@ from voucherify.models.events_create_response_body import EventsCreateResponseBo
 from voucherify.testing import LocalVoucherify, faults
 
 import cases
-from cases import FAST, SEED_BODY, assert_clean, send, wire
+from cases import FAST, SEED_BODY, assert_clean, free_port, send, wire
 from conftest import (
     APP_ID,
     APP_TOKEN,
@@ -117,12 +116,6 @@ async def track(host: str, **options: Any) -> voucherify.ApiResponse[Any]:
         return await aio.EventsApi(client).track_custom_event_with_http_info(
             events_create_request_body=MINIMAL_BODY, **options
         )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- 1. the seed example ----------------------------------------------------------------
@@ -581,33 +574,9 @@ async def test_server_closing_keep_alive_between_calls_is_harmless() -> None:
         assert server.connections == 3
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-def start_tls_server(ca: trustme.CA, *names: str) -> HTTPServer:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert(*names).configure_cert(context)
-    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
-    server.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
-    server.start()
-    return server
-
-
-@pytest.fixture
-def tls_server(ca: trustme.CA) -> Iterator[HTTPServer]:
-    server = start_tls_server(ca, "127.0.0.1", "localhost")
-    yield server
-    server.clear()
-    server.stop()
-
-
 @pytest.fixture
 def ca_bundle(ca: trustme.CA, tmp_path: Path) -> str:
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    return str(bundle)
+    return cases.ca_bundle(ca, tmp_path)
 
 
 @pytest.mark.asyncio
@@ -653,7 +622,7 @@ async def test_tls_name_settings_work_as_in_sync(
 ) -> None:
     # The certificate names api.example only, and the client connects to 127.0.0.1: the
     # setting says which name to check it against, as documented in docs/configuration.md.
-    server = start_tls_server(ca, "api.example")
+    server = cases.start_tls_server(ca, "api.example")
     try:
         configuration = make_configuration(server.url_for("/"))
         configuration.ssl_ca_cert = ca_bundle
@@ -677,21 +646,11 @@ async def test_tls_name_settings_work_as_in_sync(
 async def test_client_certificate_is_presented(
     ca: trustme.CA, ca_bundle: str, tmp_path: Path
 ) -> None:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    ca.configure_trust(context)
-    context.verify_mode = ssl.CERT_REQUIRED
-    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
-    server.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
-    server.start()
+    server = cases.start_tls_server(ca, "127.0.0.1", mutual=True)
     try:
-        client_cert = ca.issue_cert("client.example")
-        cert_file, key_file = tmp_path / "client.pem", tmp_path / "client.key"
-        client_cert.cert_chain_pems[0].write_to_path(str(cert_file))
-        client_cert.private_key_pem.write_to_path(str(key_file))
         configuration = make_configuration(server.url_for("/"))
         configuration.ssl_ca_cert = ca_bundle
-        configuration.cert_file, configuration.key_file = str(cert_file), str(key_file)
+        configuration.cert_file, configuration.key_file = cases.client_certificate(ca, tmp_path)
         async with aio.ApiClient(configuration) as client:
             result = await aio.EventsApi(client).track_custom_event(
                 events_create_request_body=MINIMAL_BODY
