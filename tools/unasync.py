@@ -215,23 +215,21 @@ def targets(root: Path = ROOT) -> dict[Path, str]:
     return rendered
 
 
+def _differs(path: Path, text: str) -> bool:
+    return not path.exists() or path.read_text(encoding="utf-8") != text
+
+
 def stale(root: Path = ROOT) -> list[Path]:
     """The generated files that are missing or differ from what the sources give."""
-    out = []
-    for target, text in targets(root).items():
-        path = root / target
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            out.append(target)
-    return out
+    return [target for target, text in targets(root).items() if _differs(root / target, text)]
 
 
 def write(root: Path = ROOT) -> list[Path]:
     """Rewrite the generated files that are not current; the ones written."""
     written = []
     for target, text in targets(root).items():
-        path = root / target
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
+        if _differs(root / target, text):
+            (root / target).write_text(text, encoding="utf-8")
             written.append(target)
     return written
 
