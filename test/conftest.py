@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import pytest
+import trustme
 from pytest_httpserver import HTTPServer
 
 import voucherify
@@ -61,3 +62,20 @@ def events_api(api_client: voucherify.ApiClient) -> voucherify.EventsApi:
 @pytest.fixture
 def client_side_api(api_client: voucherify.ApiClient) -> voucherify.ClientSideApi:
     return voucherify.ClientSideApi(api_client)
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    """A certificate authority for a module's TLS servers and client certificates."""
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_server(ca: trustme.CA) -> Iterator[HTTPServer]:
+    """An HTTPS server on 127.0.0.1 with a certificate from ``ca``, answering POST /v1/events."""
+    from cases import start_tls_server  # cases imports this module
+
+    server = start_tls_server(ca, "127.0.0.1", "localhost")
+    yield server
+    server.clear()
+    server.stop()

@@ -13,15 +13,12 @@ import gc
 import json
 import logging
 import socket
-import ssl
 import subprocess
 import sys
 import textwrap
 import time
-import traceback
 import warnings
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -32,43 +29,20 @@ from pytest_httpserver import HTTPServer
 
 import voucherify
 from voucherify import aio
-from voucherify import exceptions as exc
 from voucherify.models.client_events_create_response_body import ClientEventsCreateResponseBody
-from voucherify.models.error import Error
 from voucherify.models.events_create_response_body import EventsCreateResponseBody
-from voucherify.retry import RetryPolicy
 from voucherify.testing import LocalVoucherify, faults
 
+import cases
+from cases import FAST, SEED_BODY, assert_clean, free_port, send, wire
 from conftest import (
     APP_ID,
     APP_TOKEN,
-    CLIENT_ID,
-    CLIENT_TOKEN,
     EXAMPLE_RESPONSE,
     MINIMAL_BODY,
     make_configuration,
 )
 from rawserver import RawServer, close_without_reply, reset, stall, trickle
-
-FAST = RetryPolicy(total=3, backoff_factor=0.05, backoff_jitter=0.0)
-
-# The official docs' example body.
-SEED_BODY: dict[str, Any] = {
-    "event": "event-name",
-    "customer": {"source_id": "referee-source_id"},
-    "referral": {"code": "voucher-code", "referrer_id": "referrer-source_id"},
-}
-
-INVALID_PAYLOAD = {
-    "code": 400,
-    "key": "invalid_payload",
-    "message": "Invalid payload",
-    "details": "Property .referral should have required property 'code'",
-    "request_id": "v-0c15694e0e022146dd",
-}
-
-
-# --- the leak guard ---------------------------------------------------------------------
 
 
 def leaks(caught: list[warnings.WarningMessage], unraisable: list[str]) -> list[str]:
@@ -144,26 +118,6 @@ async def track(host: str, **options: Any) -> voucherify.ApiResponse[Any]:
         )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def assert_clean(error: BaseException) -> None:
-    """An SDK exception, not an aiohttp one, and no key anywhere in its rendered chain."""
-    assert isinstance(error, voucherify.ApiException)
-    assert type(error).__module__ == "voucherify.exceptions"
-    rendered = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    assert APP_TOKEN not in rendered
-
-
-def wire(request: Any) -> tuple[str, str, dict[str, str], bytes]:
-    """Method, path, headers (lower-case names) and body of a request pytest-httpserver got."""
-    headers = {name.lower(): value for name, value in request.headers.items()}
-    return request.method, request.path, headers, request.get_data()
-
-
 # --- 1. the seed example ----------------------------------------------------------------
 
 
@@ -237,67 +191,16 @@ async def test_api_without_a_client_uses_the_async_default(
 
 # --- 2. the same request as the sync client ---------------------------------------------
 
-RICH_BODY: dict[str, Any] = {
-    "event": "order_paid",
-    "customer": {"source_id": "c-1", "birthdate": date(1990, 5, 17), "future_field": [1, 2]},
-    "metadata": {
-        "at": datetime(2022, 12, 1, 9, 24, 33, 61000, tzinfo=timezone(timedelta(hours=2))),
-        "text": "ünïcødé ✓",
-        "big": 10**20,
-        "n": 1.5,
-        "none": None,
-    },
-    "loyalty": {"code": "L-1"},
-}
-
-
-def send(module: Any, client: Any, kind: str, body: Any, options: dict[str, Any]) -> Any:
-    """Call ``kind`` through ``module`` (voucherify or voucherify.aio); a coroutine for aio."""
-    if kind == "events":
-        return module.EventsApi(client).track_custom_event(
-            events_create_request_body=body, **options
-        )
-    return module.ClientSideApi(client).track_custom_event_client_side(
-        options.pop("origin", None), body, **options
-    )
-
-
-@pytest.mark.parametrize(
-    ("kind", "body", "options"),
-    [
-        pytest.param("events", SEED_BODY, {}, id="events-seed"),
-        pytest.param("client_side", MINIMAL_BODY, {"origin": "https://shop.example"},
-                     id="client-side"),
-        pytest.param(
-            "events",
-            RICH_BODY,
-            {
-                "_headers": {"X-Voucherify-API-Version": "v2018-08-01"},
-                "_content_type": "application/json; charset=utf-8",
-            },
-            id="events-rich-body-and-options",
-        ),
-        pytest.param(
-            "events",
-            MINIMAL_BODY,
-            {"_request_auth": {"in": "header", "key": "X-App-Token", "value": "other"}},
-            id="events-request-auth",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("kind", "body", "options"), cases.WIRE)
 @pytest.mark.asyncio
 async def test_same_wire_request_as_the_sync_client(
     httpserver: HTTPServer, kind: str, body: Any, options: dict[str, Any]
 ) -> None:
-    httpserver.expect_request("/v1/events", method="POST").respond_with_json(EXAMPLE_RESPONSE)
-    httpserver.expect_request("/client/v1/events", method="POST").respond_with_json(
-        EXAMPLE_RESPONSE
-    )
+    cases.expect_both_paths(httpserver)
     configuration = make_configuration(httpserver.url_for("/"))
-    extra = {"header_name": "X-Team", "header_value": "growth", "cookie": "session=abc; theme=d"}
-    with voucherify.ApiClient(configuration, **extra) as sync_client:
+    with voucherify.ApiClient(configuration, **cases.CLIENT_EXTRAS) as sync_client:
         send(voucherify, sync_client, kind, body, dict(options))
-    async with aio.ApiClient(configuration, **extra) as async_client:
+    async with aio.ApiClient(configuration, **cases.CLIENT_EXTRAS) as async_client:
         await send(aio, async_client, kind, body, dict(options))
 
     sync_method, sync_path, sync_headers, sync_body = wire(httpserver.log[0][0])
@@ -310,29 +213,7 @@ async def test_same_wire_request_as_the_sync_client(
     assert sync_headers.pop("accept-encoding") == "identity"
     assert "gzip" in async_headers.pop("accept-encoding")
     assert async_headers == sync_headers
-
-    expected_path = "/v1/events" if kind == "events" else "/client/v1/events"
-    assert async_path == expected_path and async_method == "POST"
-    assert async_headers["content-type"] == options.get("_content_type", "application/json")
-    assert async_headers["accept"] == "application/json"
-    assert async_headers["x-voucherify-channel"] == "Python-SDK"
-    assert async_headers["user-agent"].startswith(f"voucherify-python/{voucherify.__version__}")
-    assert async_headers["x-team"] == "growth"
-    assert async_headers["cookie"] == "session=abc; theme=d"
-    if kind == "events":
-        assert async_headers["x-app-token"] == options.get("_request_auth", {}).get(
-            "value", APP_TOKEN
-        )
-        assert "x-client-token" not in async_headers
-    else:
-        assert async_headers["origin"] == "https://shop.example"
-        assert async_headers["x-client-application-id"] == CLIENT_ID
-        assert async_headers["x-client-token"] == CLIENT_TOKEN
-        assert "x-app-token" not in async_headers
-    if "_request_auth" not in options and kind == "events":
-        assert async_headers["x-app-id"] == APP_ID
-    sent = json.loads(async_body)
-    assert sent["event"] == body["event"]
+    cases.check_wire((async_method, async_path, async_headers, async_body), kind, body, options)
 
 
 @pytest.mark.asyncio
@@ -499,28 +380,14 @@ async def test_without_preload_content_validates_before_sending(httpserver: HTTP
 # --- 4. errors --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("status", "exc_class"),
-    [
-        (400, exc.BadRequestException),
-        (401, exc.UnauthorizedException),
-        (402, exc.ApiException),
-        (403, exc.ForbiddenException),
-        (404, exc.NotFoundException),
-        (409, exc.ConflictException),
-        (422, exc.UnprocessableEntityException),
-        (429, exc.TooManyRequestsException),
-        (500, exc.ServiceException),
-        (502, exc.ServiceException),
-        (503, exc.ServiceException),
-    ],
-)
+@pytest.mark.parametrize(("status", "exc_class"), cases.STATUS_EXCEPTIONS)
 @pytest.mark.asyncio
 async def test_status_maps_to_the_same_exception_as_sync(
     httpserver: HTTPServer, status: int, exc_class: type
 ) -> None:
-    body = {"code": status, "key": f"key_{status}", "message": "m", "request_id": "v-1"}
-    httpserver.expect_request("/v1/events").respond_with_json(body, status=status)
+    httpserver.expect_request("/v1/events").respond_with_json(
+        cases.error_body(status), status=status
+    )
     configuration = make_configuration(httpserver.url_for("/"))
     with voucherify.ApiClient(configuration) as sync_client, pytest.raises(
         voucherify.ApiException
@@ -533,60 +400,20 @@ async def test_status_maps_to_the_same_exception_as_sync(
             await aio.EventsApi(client).track_custom_event(
                 events_create_request_body=MINIMAL_BODY, _retries=0
             )
-    error = info.value
-    assert type(error) is type(sync_info.value) is exc_class
-    assert error.status == status
-    assert error.key == f"key_{status}"
-    assert error.request_id == "v-1"
-    assert json.loads(error.body or "") == body
-    assert error.headers is not None and error.headers["content-type"] == "application/json"
-    assert error.attempts == 1
-    assert error.retryable is (status == 429)
-    assert str(error) == str(sync_info.value)
+    cases.check_status_error(info.value, status, exc_class)
+    assert type(info.value) is type(sync_info.value)
+    assert str(info.value) == str(sync_info.value)
 
 
 @pytest.mark.asyncio
 async def test_error_fields_are_parsed(httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/v1/events").respond_with_json(INVALID_PAYLOAD, status=400)
+    httpserver.expect_request("/v1/events").respond_with_json(cases.INVALID_PAYLOAD, status=400)
     with pytest.raises(voucherify.BadRequestException) as info:
         await track(httpserver.url_for("/"))
-    error = info.value
-    assert isinstance(error.data, Error)
-    assert error.code == 400
-    assert error.key == "invalid_payload"
-    assert error.message == "Invalid payload"
-    assert error.details == INVALID_PAYLOAD["details"]
-    assert error.request_id == "v-0c15694e0e022146dd"
-    assert error.reason == "BAD REQUEST"
-    text = str(error)
-    assert "\n" not in text
-    for part in ("400", "invalid_payload", "required property", "v-0c15694e"):
-        assert part in text
-    assert_clean(error)
+    cases.check_error_fields(info.value)
 
 
-@pytest.mark.asyncio
-async def test_429_carries_the_rate_limit(httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/v1/events").respond_with_json(
-        {"code": 429, "key": "too_many_requests"},
-        status=429,
-        headers={"Retry-After": "120", "X-Rate-Limit-Type": "project"},
-    )
-    started = time.monotonic()
-    with pytest.raises(voucherify.TooManyRequestsException) as info:
-        await track(httpserver.url_for("/"))
-    # 120 s is beyond max_wait: raised at once, without waiting.
-    assert time.monotonic() - started < 1.0
-    assert info.value.retry_after == 120
-    assert info.value.rate_limit is not None and info.value.rate_limit.type == "project"
-    assert info.value.retryable is True
-
-
-@pytest.mark.parametrize(
-    ("payload", "problem"),
-    [(b"<html>ok</html>", "not JSON"), (b"", "empty body"),
-     (b'{"object": "event", "type": "x"}', "customer: is required")],
-)
+@pytest.mark.parametrize(("payload", "problem"), cases.UNUSABLE_2XX)
 @pytest.mark.asyncio
 async def test_unusable_2xx_body_raises_invalid_response(
     httpserver: HTTPServer, payload: bytes, problem: str
@@ -596,11 +423,7 @@ async def test_unusable_2xx_body_raises_invalid_response(
     )
     with pytest.raises(voucherify.InvalidResponseException) as info:
         await track(httpserver.url_for("/"))
-    error = info.value
-    assert error.status == 200
-    assert error.body == payload.decode()
-    assert problem in str(error)
-    assert error.__cause__ is None and error.__suppress_context__
+    cases.check_invalid_response(info.value, payload, problem)
 
 
 @pytest.mark.asyncio
@@ -614,29 +437,7 @@ async def test_redirect_is_not_followed(httpserver: HTTPServer) -> None:
     assert len(httpserver.log) == 1
 
 
-BAD_INPUT = [
-    pytest.param("events", None, {}, id="body-missing"),
-    pytest.param("events", {"customer": {"source_id": "c-1"}}, {}, id="event-missing"),
-    pytest.param("events", {**MINIMAL_BODY, "metadata": {"n": float("nan")}}, {}, id="nan"),
-    pytest.param(
-        "events",
-        {"event": "e", "customer": {"source_id": "c-1", "birthdate": "2001-02-30"}},
-        {},
-        id="bad-birthdate",
-    ),
-    pytest.param("events", [1, 2], {}, id="body-not-an-object"),
-    pytest.param("events", MINIMAL_BODY, {"_headers": {"X-Team": "a\r\nInjected: 1"}},
-                 id="header-crlf"),
-    pytest.param("events", MINIMAL_BODY, {"_content_type": "text/plain"}, id="content-type"),
-    pytest.param("events", MINIMAL_BODY, {"_request_timeout": -1}, id="timeout-negative"),
-    pytest.param("events", MINIMAL_BODY, {"_deadline": 0}, id="deadline-zero"),
-    pytest.param("events", MINIMAL_BODY, {"_retries": "3"}, id="retries-string"),
-    pytest.param("events", MINIMAL_BODY, {"_bogus": 1}, id="unknown-option"),
-    pytest.param("client_side", MINIMAL_BODY, {}, id="origin-missing"),
-]
-
-
-@pytest.mark.parametrize(("kind", "body", "options"), BAD_INPUT)
+@pytest.mark.parametrize(("kind", "body", "options"), cases.BAD_INPUT)
 @pytest.mark.asyncio
 async def test_bad_input_raises_as_sync_does_before_any_request(
     httpserver: HTTPServer, kind: str, body: Any, options: dict[str, Any]
@@ -652,10 +453,8 @@ async def test_bad_input_raises_as_sync_does_before_any_request(
         # Refused before the transport was touched: no session was even opened.
         assert client.rest_client._session is None
     assert type(info.value) is type(sync_info.value)
-    assert isinstance(info.value, (voucherify.ApiValueError, voucherify.ApiTypeError))
     assert str(info.value) == str(sync_info.value)
-    assert "Injected" not in str(info.value)
-    assert len(httpserver.log) == 0
+    cases.check_refused(info.value, len(httpserver.log))
 
 
 @pytest.mark.asyncio
@@ -775,33 +574,9 @@ async def test_server_closing_keep_alive_between_calls_is_harmless() -> None:
         assert server.connections == 3
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-def start_tls_server(ca: trustme.CA, *names: str) -> HTTPServer:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert(*names).configure_cert(context)
-    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
-    server.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
-    server.start()
-    return server
-
-
-@pytest.fixture
-def tls_server(ca: trustme.CA) -> Iterator[HTTPServer]:
-    server = start_tls_server(ca, "127.0.0.1", "localhost")
-    yield server
-    server.clear()
-    server.stop()
-
-
 @pytest.fixture
 def ca_bundle(ca: trustme.CA, tmp_path: Path) -> str:
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    return str(bundle)
+    return cases.ca_bundle(ca, tmp_path)
 
 
 @pytest.mark.asyncio
@@ -847,7 +622,7 @@ async def test_tls_name_settings_work_as_in_sync(
 ) -> None:
     # The certificate names api.example only, and the client connects to 127.0.0.1: the
     # setting says which name to check it against, as documented in docs/configuration.md.
-    server = start_tls_server(ca, "api.example")
+    server = cases.start_tls_server(ca, "api.example")
     try:
         configuration = make_configuration(server.url_for("/"))
         configuration.ssl_ca_cert = ca_bundle
@@ -871,21 +646,11 @@ async def test_tls_name_settings_work_as_in_sync(
 async def test_client_certificate_is_presented(
     ca: trustme.CA, ca_bundle: str, tmp_path: Path
 ) -> None:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    ca.configure_trust(context)
-    context.verify_mode = ssl.CERT_REQUIRED
-    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
-    server.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
-    server.start()
+    server = cases.start_tls_server(ca, "127.0.0.1", mutual=True)
     try:
-        client_cert = ca.issue_cert("client.example")
-        cert_file, key_file = tmp_path / "client.pem", tmp_path / "client.key"
-        client_cert.cert_chain_pems[0].write_to_path(str(cert_file))
-        client_cert.private_key_pem.write_to_path(str(key_file))
         configuration = make_configuration(server.url_for("/"))
         configuration.ssl_ca_cert = ca_bundle
-        configuration.cert_file, configuration.key_file = str(cert_file), str(key_file)
+        configuration.cert_file, configuration.key_file = cases.client_certificate(ca, tmp_path)
         async with aio.ApiClient(configuration) as client:
             result = await aio.EventsApi(client).track_custom_event(
                 events_create_request_body=MINIMAL_BODY
@@ -985,20 +750,6 @@ async def test_configured_deadline_is_used() -> None:
                 )
         assert time.monotonic() - started < 0.9
     assert info.value.deadline_exceeded is True
-
-
-@pytest.mark.asyncio
-async def test_deadline_stops_waiting_for_a_retry(httpserver: HTTPServer) -> None:
-    httpserver.expect_ordered_request("/v1/events").respond_with_json(
-        {"code": 429}, status=429, headers={"Retry-After": "2"}
-    )
-    httpserver.expect_ordered_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
-    started = time.monotonic()
-    with pytest.raises(voucherify.TooManyRequestsException) as info:
-        await track(httpserver.url_for("/"), _deadline=1.0)
-    assert time.monotonic() - started < 0.8
-    assert info.value.attempts == 1
-    assert len(httpserver.log) == 1
 
 
 # --- 7. cancellation --------------------------------------------------------------------
@@ -1156,62 +907,16 @@ async def test_closing_an_unused_client_is_harmless() -> None:
 # --- 9. retries and logging -------------------------------------------------------------
 
 
+@pytest.mark.parametrize("case", cases.RETRIES, ids=[case.id for case in cases.RETRIES])
 @pytest.mark.asyncio
-async def test_429_is_retried_after_retry_after(httpserver: HTTPServer) -> None:
-    httpserver.expect_ordered_request("/v1/events").respond_with_json(
-        {"code": 429}, status=429, headers={"Retry-After": "1"}
-    )
-    httpserver.expect_ordered_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
+async def test_retry_case(httpserver: HTTPServer, case: cases.RetryCase) -> None:
+    host = cases.host_for(case, httpserver)
     started = time.monotonic()
-    response = await track(httpserver.url_for("/"))
-    elapsed = time.monotonic() - started
-    assert response.status_code == 200
-    assert response.attempts == 2
-    assert 1.0 <= response.slept < 1.5
-    assert 1.0 <= elapsed < 2.5
-    assert len(httpserver.log) == 2
-
-
-@pytest.mark.parametrize("status", [500, 503])
-@pytest.mark.asyncio
-async def test_5xx_on_post_is_not_retried(httpserver: HTTPServer, status: int) -> None:
-    httpserver.expect_ordered_request("/v1/events").respond_with_json(
-        {"code": status}, status=status
-    )
-    httpserver.expect_ordered_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
-    with pytest.raises(voucherify.ServiceException) as info:
-        await track(httpserver.url_for("/"), _retries=FAST)
-    assert info.value.attempts == 1
-    assert info.value.retryable is False
-    assert len(httpserver.log) == 1
-
-
-@pytest.mark.asyncio
-async def test_5xx_on_post_is_retried_when_opted_in(httpserver: HTTPServer) -> None:
-    for status in (503, 502):
-        httpserver.expect_ordered_request("/v1/events").respond_with_json(
-            {"code": status}, status=status
-        )
-    httpserver.expect_ordered_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
-    policy = RetryPolicy(total=3, backoff_factor=0.05, retry_non_idempotent=True)
-    response = await track(httpserver.url_for("/"), _retries=policy)
-    assert response.status_code == 200
-    assert response.attempts == 3
-    assert len(httpserver.log) == 3
-
-
-@pytest.mark.asyncio
-async def test_refused_connection_is_retried_with_backoff() -> None:
-    started = time.monotonic()
-    with pytest.raises(voucherify.ApiConnectionException) as info:
-        await track(f"http://127.0.0.1:{free_port()}", _retries=FAST)
-    error = info.value
-    assert error.attempts == 4
-    assert error.request_sent is False
-    assert error.retryable is True
-    # urllib3's backoff: none before the first retry, then factor * 2 ** (n - 1).
-    assert error.slept == pytest.approx(0.05 * 2 + 0.05 * 4, abs=0.01)
-    assert time.monotonic() - started < 2.0
+    try:
+        outcome: Any = await track(host, **case.options)
+    except voucherify.ApiException as error:
+        outcome = error
+    case.check(outcome, time.monotonic() - started, len(httpserver.log))
 
 
 @pytest.mark.asyncio

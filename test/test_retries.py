@@ -8,15 +8,14 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
-from test_transport import free_port
 
 import voucherify
 from voucherify.retry import RetryPolicy
 
+import cases
+from cases import FAST
 from conftest import EXAMPLE_RESPONSE, MINIMAL_BODY, make_configuration
 from rawserver import RawServer, close_without_reply, reset, stall, trickle
-
-FAST = RetryPolicy(total=3, backoff_factor=0.05, backoff_jitter=0.0)
 
 
 def track(host: str, **options: Any) -> voucherify.ApiResponse[Any]:
@@ -26,79 +25,19 @@ def track(host: str, **options: Any) -> voucherify.ApiResponse[Any]:
         )
 
 
-def respond(httpserver: HTTPServer, *replies: tuple[int, dict[str, str]]) -> None:
-    """Queue one reply per request, in order: (status, headers)."""
-    for status, headers in replies:
-        body = EXAMPLE_RESPONSE if status == 200 else {"code": status, "key": f"k{status}"}
-        httpserver.expect_ordered_request("/v1/events").respond_with_json(
-            body, status=status, headers=headers
-        )
-
-
-def test_429_is_retried_after_retry_after(httpserver: HTTPServer) -> None:
-    respond(httpserver, (429, {"Retry-After": "1"}), (200, {}))
+@pytest.mark.parametrize("case", cases.RETRIES, ids=[case.id for case in cases.RETRIES])
+def test_retry_case(httpserver: HTTPServer, case: cases.RetryCase) -> None:
+    host = cases.host_for(case, httpserver)
     started = time.monotonic()
-    response = track(httpserver.url_for("/"))
-    elapsed = time.monotonic() - started
-    assert response.status_code == 200
-    assert response.attempts == 2
-    assert 1.0 <= response.slept < 1.5
-    assert 1.0 <= elapsed < 2.5
-    assert len(httpserver.log) == 2
-
-
-def test_429_waits_until_x_rate_limit_retry(httpserver: HTTPServer) -> None:
-    retry_at = str(time.time() + 1.0)
-    respond(httpserver, (429, {"X-Rate-Limit-Retry": retry_at}), (200, {}))
-    response = track(httpserver.url_for("/"))
-    assert response.attempts == 2
-    assert 0.5 <= response.slept <= 1.2
-
-
-def test_429_longer_than_max_wait_is_raised_at_once(httpserver: HTTPServer) -> None:
-    respond(httpserver, (429, {"Retry-After": "120", "X-Rate-Limit-Type": "project"}))
-    started = time.monotonic()
-    with pytest.raises(voucherify.TooManyRequestsException) as info:
-        track(httpserver.url_for("/"))
-    assert time.monotonic() - started < 1.0
-    error = info.value
-    assert error.attempts == 1
-    assert error.retryable is True
-    assert error.retry_after == 120
-    assert error.rate_limit is not None and error.rate_limit.type == "project"
-    assert len(httpserver.log) == 1
-
-
-def test_429_until_retries_run_out(httpserver: HTTPServer) -> None:
-    respond(httpserver, *[(429, {"Retry-After": "0"})] * 4)
-    with pytest.raises(voucherify.TooManyRequestsException) as info:
-        track(httpserver.url_for("/"), _retries=FAST)
-    assert info.value.attempts == 4
-    assert len(httpserver.log) == 4
-    assert "after 4 attempts" in str(info.value)
-
-
-@pytest.mark.parametrize("status", [500, 502, 503, 504])
-def test_5xx_on_post_is_not_retried_by_default(httpserver: HTTPServer, status: int) -> None:
-    respond(httpserver, (status, {}), (200, {}))
-    with pytest.raises(voucherify.ServiceException) as info:
-        track(httpserver.url_for("/"))
-    assert info.value.attempts == 1
-    assert info.value.retryable is False
-    assert len(httpserver.log) == 1
-
-
-def test_5xx_on_post_is_retried_when_opted_in(httpserver: HTTPServer) -> None:
-    respond(httpserver, (503, {}), (502, {}), (200, {}))
-    policy = RetryPolicy(total=3, backoff_factor=0.05, retry_non_idempotent=True)
-    response = track(httpserver.url_for("/"), _retries=policy)
-    assert response.status_code == 200
-    assert response.attempts == 3
-    assert len(httpserver.log) == 3
+    try:
+        outcome: Any = track(host, **case.options)
+    except voucherify.ApiException as error:
+        outcome = error
+    case.check(outcome, time.monotonic() - started, len(httpserver.log))
 
 
 def test_opt_in_per_client(httpserver: HTTPServer) -> None:
-    respond(httpserver, (500, {}), (200, {}))
+    cases.respond(httpserver, [(500, {}), (200, {})])
     configuration = make_configuration(httpserver.url_for("/"))
     configuration.retries = RetryPolicy(backoff_factor=0.05, retry_non_idempotent=True)
     with voucherify.ApiClient(configuration) as client:
@@ -107,19 +46,6 @@ def test_opt_in_per_client(httpserver: HTTPServer) -> None:
         )
     assert result.type == "cart_abandoned"
     assert len(httpserver.log) == 2
-
-
-def test_refused_connection_is_retried_with_backoff() -> None:
-    started = time.monotonic()
-    with pytest.raises(voucherify.ApiConnectionException) as info:
-        track(f"http://127.0.0.1:{free_port()}", _retries=FAST)
-    error = info.value
-    assert error.attempts == 4
-    assert error.request_sent is False
-    assert error.retryable is True
-    # urllib3's backoff: none before the first retry, then factor * 2 ** (n - 1).
-    assert error.slept == pytest.approx(0.05 * 2 + 0.05 * 4, abs=0.01)
-    assert time.monotonic() - started < 2.0
 
 
 @pytest.mark.parametrize(
@@ -176,18 +102,8 @@ def test_deadline_cuts_a_trickling_body() -> None:
     assert info.value.request_sent is None
 
 
-def test_deadline_stops_waiting_for_a_retry(httpserver: HTTPServer) -> None:
-    respond(httpserver, (429, {"Retry-After": "2"}), (200, {}))
-    started = time.monotonic()
-    with pytest.raises(voucherify.TooManyRequestsException) as info:
-        track(httpserver.url_for("/"), _deadline=1.0)
-    assert time.monotonic() - started < 0.8
-    assert info.value.attempts == 1
-    assert info.value.retry_after == 2
-
-
 def test_no_retries_settings(httpserver: HTTPServer) -> None:
-    respond(httpserver, (429, {"Retry-After": "0"}), (429, {"Retry-After": "0"}))
+    cases.respond(httpserver, [(429, {"Retry-After": "0"}), (429, {"Retry-After": "0"})])
     for setting in (0, False):
         with pytest.raises(voucherify.TooManyRequestsException) as info:
             track(httpserver.url_for("/"), _retries=setting)
@@ -211,11 +127,11 @@ def test_bad_deadline_is_refused_before_io(httpserver: HTTPServer, deadline: Any
 
 def test_rate_limit_headers_are_parsed(httpserver: HTTPServer) -> None:
     retry_at = int(time.time()) + 30
-    respond(httpserver, (200, {
+    cases.respond(httpserver, [(200, {
         "X-Rate-Limit-Limit": "100",
         "X-Rate-Limit-Remaining": "42",
         "X-Rate-Limit-Retry": str(retry_at),
-    }))
+    })])
     rate_limit = track(httpserver.url_for("/")).rate_limit
     assert rate_limit is not None
     assert (rate_limit.limit, rate_limit.remaining, rate_limit.retry_at) == (100, 42, retry_at)
@@ -224,7 +140,7 @@ def test_rate_limit_headers_are_parsed(httpserver: HTTPServer) -> None:
 
 
 def test_no_rate_limit_headers_means_none(httpserver: HTTPServer) -> None:
-    respond(httpserver, (200, {}))
+    cases.respond(httpserver, [(200, {})])
     assert track(httpserver.url_for("/")).rate_limit is None
 
 

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import socket
-import ssl
 import sys
 import threading
 import time
-import traceback
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +17,8 @@ from pytest_httpserver import HTTPServer
 import voucherify
 from voucherify.rest import translate_transport_error
 
+import cases
+from cases import assert_clean, free_port
 from conftest import APP_TOKEN, EXAMPLE_RESPONSE, MINIMAL_BODY, make_configuration
 from rawserver import RawServer, close_without_reply, reply, reset, stall
 
@@ -31,20 +30,6 @@ def track(host: str, **options: object) -> object:
         return voucherify.EventsApi(client).track_custom_event(
             events_create_request_body=MINIMAL_BODY, **options  # type: ignore[arg-type]
         )
-
-
-def assert_clean(error: BaseException) -> None:
-    """An SDK exception whose text and chain hold no key and no urllib3 type at the top."""
-    assert isinstance(error, voucherify.ApiException)
-    assert type(error).__module__ == "voucherify.exceptions"
-    rendered = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    assert APP_TOKEN not in rendered
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_connection_refused_is_not_sent() -> None:
@@ -105,23 +90,6 @@ def test_connection_lost_after_sending_may_have_been_processed(behaviour: object
     assert_clean(info.value)
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-def tls_server(ca: trustme.CA) -> Iterator[HTTPServer]:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
-    server.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
 def test_tls_untrusted_certificate_is_refused(tls_server: HTTPServer) -> None:
     url = tls_server.url_for("/")
     assert url.startswith("https://")
@@ -135,10 +103,8 @@ def test_tls_untrusted_certificate_is_refused(tls_server: HTTPServer) -> None:
 def test_tls_with_ca_bundle_succeeds(
     tls_server: HTTPServer, ca: trustme.CA, tmp_path: Path
 ) -> None:
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
     configuration = make_configuration(tls_server.url_for("/"))
-    configuration.ssl_ca_cert = str(bundle)
+    configuration.ssl_ca_cert = cases.ca_bundle(ca, tmp_path)
     with voucherify.ApiClient(configuration) as client:
         result = voucherify.EventsApi(client).track_custom_event(
             events_create_request_body=MINIMAL_BODY
@@ -252,30 +218,18 @@ def test_calls_racing_close_from_another_thread_fail_only_unsent() -> None:
 
 
 def test_client_certificate_is_presented(ca: trustme.CA, tmp_path: Path) -> None:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    ca.configure_trust(context)
-    context.verify_mode = ssl.CERT_REQUIRED  # mutual TLS: no client certificate, no call
-    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
-    server.expect_request("/v1/events").respond_with_json(EXAMPLE_RESPONSE)
-    server.start()
+    server = cases.start_tls_server(ca, "127.0.0.1", mutual=True)  # no certificate, no call
     try:
-        bundle = tmp_path / "ca.pem"
-        ca.cert_pem.write_to_path(str(bundle))
-        client_cert = ca.issue_cert("client.example")
-        cert_file, key_file = tmp_path / "client.pem", tmp_path / "client.key"
-        client_cert.cert_chain_pems[0].write_to_path(str(cert_file))
-        client_cert.private_key_pem.write_to_path(str(key_file))
-
+        cert_file, key_file = cases.client_certificate(ca, tmp_path)
         configuration = make_configuration(server.url_for("/"))
-        configuration.ssl_ca_cert = str(bundle)
+        configuration.ssl_ca_cert = cases.ca_bundle(ca, tmp_path)
         with pytest.raises(voucherify.ApiConnectionException), voucherify.ApiClient(
             configuration
         ) as client:
             voucherify.EventsApi(client).track_custom_event(
                 events_create_request_body=MINIMAL_BODY, _retries=0
             )
-        configuration.cert_file, configuration.key_file = str(cert_file), str(key_file)
+        configuration.cert_file, configuration.key_file = cert_file, key_file
         with voucherify.ApiClient(configuration) as client:
             result = voucherify.EventsApi(client).track_custom_event(
                 events_create_request_body=MINIMAL_BODY

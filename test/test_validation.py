@@ -19,6 +19,8 @@ from voucherify.exceptions import ApiTypeError, ApiValueError, OpenApiException
 from voucherify.models import ClientEventsCreateRequestBody, EventsCreateRequestBody
 from voucherify.models._json_value import MAX_DEPTH
 
+import cases
+from conftest import make_configuration
 from rawserver import RawServer, reply
 
 SECRET = "SECRETVALUE123"
@@ -1167,3 +1169,15 @@ def test_valid_call_sends_exactly_one_request(env: Env) -> None:
     reply = env.client_side.track_custom_event_client_side(ORIGIN, _good_body())
     assert reply.customer.id == "cust_1"
     assert env.connections == 2
+
+
+@pytest.mark.parametrize(("kind", "body", "options"), cases.BAD_INPUT)
+def test_bad_input_is_refused_before_any_request(
+    kind: str, body: Any, options: dict[str, Any]
+) -> None:
+    with RawServer(reply(b"200 OK", b"{}")) as server:
+        with voucherify.ApiClient(make_configuration(server.url)) as client, pytest.raises(
+            voucherify.OpenApiException
+        ) as info:
+            cases.send(voucherify, client, kind, body, dict(options))
+        cases.check_refused(info.value, len(server.bodies))

@@ -14,6 +14,7 @@ from voucherify.models.client_events_create_request_body import ClientEventsCrea
 from voucherify.models.events_create_request_body import EventsCreateRequestBody
 from voucherify.models.events_create_response_body import EventsCreateResponseBody
 
+import cases
 from conftest import (
     APP_ID,
     APP_TOKEN,
@@ -23,6 +24,19 @@ from conftest import (
     MINIMAL_BODY,
     make_configuration,
 )
+
+
+@pytest.mark.parametrize(("kind", "body", "options"), cases.WIRE)
+def test_wire_case(
+    httpserver: HTTPServer, kind: str, body: Any, options: dict[str, Any]
+) -> None:
+    cases.expect_both_paths(httpserver)
+    configuration = make_configuration(httpserver.url_for("/"))
+    with voucherify.ApiClient(configuration, **cases.CLIENT_EXTRAS) as client:
+        cases.send(voucherify, client, kind, body, dict(options))
+    method, path, headers, sent = cases.wire(httpserver.log[0][0])
+    assert headers.pop("accept-encoding") == "identity"
+    cases.check_wire((method, path, headers, sent), kind, body, options)
 
 
 def sent_body(httpserver: HTTPServer) -> Any:

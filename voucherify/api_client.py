@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import time
 from types import TracebackType
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import urllib3
 
 from voucherify._client_base import BaseApiClient
-from voucherify._pipeline.exchange import SLEEP, exchange
+from voucherify._pipeline.exchange import exchange
 from voucherify._pipeline.operation import Operation, RequestOptions, ResponseT
+from voucherify._pipeline.steps import Reply, Sleep
 from voucherify.api_response import ApiResponse
 from voucherify.exceptions import ApiTransportException
 from voucherify.rest import RESTClientObject
@@ -64,11 +65,11 @@ class ApiClient(BaseApiClient):
         request = self._prepare(operation, body, header_args, options)
         steps = exchange(operation, request, self.configuration.log_level)
         step = next(steps)
-        outcome: Any
+        outcome: Union[Reply, ApiTransportException, None]
         try:
             while True:
-                if step[0] is SLEEP:
-                    time.sleep(step[1])
+                if type(step) is Sleep:
+                    time.sleep(step.seconds)
                     outcome = None
                 else:
                     try:
@@ -77,8 +78,8 @@ class ApiClient(BaseApiClient):
                             request.url,
                             request.headers,
                             request.body,
-                            step[1],
-                            step[2],
+                            step.timeouts,
+                            step.deadline_at,
                         )
                     except ApiTransportException as error:
                         outcome = error

@@ -17,7 +17,7 @@ import ssl
 import threading
 import weakref
 from functools import lru_cache
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Optional, Union
 
 import urllib3
 from urllib3 import exceptions as u3
@@ -31,6 +31,7 @@ from voucherify._pipeline.failures import Kind, Phase, Progress, current_progres
 from voucherify._pipeline.headers import forbidden_header_error
 from voucherify._pipeline.proxies import proxy_route
 from voucherify._pipeline.reply_limit import READ_CHUNK, ReplyBody, max_response_bytes
+from voucherify._pipeline.steps import Reply, Timeouts
 from voucherify._pipeline.urls import proxy_for
 from voucherify.configuration import Configuration
 from voucherify.exceptions import (
@@ -44,8 +45,6 @@ __all__ = ["ApiException", "RESTClientObject", "RESTResponse", "translate_transp
 
 RESTResponse = urllib3.BaseHTTPResponse
 """The raw reply type, as returned by the ``..._without_preload_content`` variants."""
-
-Timeouts = Optional[tuple[Optional[float], Optional[float]]]
 
 
 _Route = tuple[Union[HTTPConnectionPool, urllib3.PoolManager], str]
@@ -244,7 +243,7 @@ class RESTClientObject:
         body: Optional[bytes],
         timeouts: Timeouts,
         deadline_at: Optional[float],
-    ) -> tuple[int, Optional[str], Mapping[str, str], bytes]:
+    ) -> Reply:
         """Send one request and read the whole reply, giving up at ``deadline_at``.
 
         ``deadline_at`` is a ``time.monotonic()`` value (``None``: no deadline) that bounds
@@ -266,7 +265,7 @@ class RESTClientObject:
             raise translate_transport_error(exc, Phase.SENT) from exc
         finally:
             response.release_conn()
-        return response.status, response.reason, response.headers, reply.value()
+        return Reply(response.status, response.reason, response.headers, reply.value())
 
     def close(self) -> None:
         """Close every pooled connection now.

@@ -15,7 +15,8 @@ from typing import Mapping, Optional
 from urllib3 import exceptions as u3
 
 from voucherify._pipeline import log
-from voucherify._pipeline.request import PreparedRequest, Timeouts
+from voucherify._pipeline.request import PreparedRequest
+from voucherify._pipeline.steps import Timeouts
 from voucherify._pipeline.urls import redact_url
 from voucherify.exceptions import ApiException, ApiTransportException
 
@@ -100,15 +101,14 @@ class Attempts:
 
     def wait_after_status(self, status: int, headers: Mapping[str, str]) -> Optional[float]:
         """Seconds to wait before sending again after this reply; ``None`` when it is final."""
-        wait = self._wait_for_status(status, headers)
+        # A success is final: decided here, without a call, as the per-call budget counts them.
+        wait = None if status < 400 else self._wait_for_status(status, headers)
         if self.log_level is not None or log.logger.isEnabledFor(logging.INFO):
             self._log(str(status), headers.get("X-Request-Id"), wait)
         return wait
 
     def _wait_for_status(self, status: int, headers: Mapping[str, str]) -> Optional[float]:
-        if status < 400 or not self.policy.is_retry(
-            self.method, status, "Retry-After" in headers
-        ):
+        if not self.policy.is_retry(self.method, status, "Retry-After" in headers):
             return None
         reply = _Reply(status, headers)
         try:

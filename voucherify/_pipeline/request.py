@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from voucherify._pipeline.headers import check_header, drop_header, put_header
 from voucherify._pipeline.log import IDENTIFIERS, NO_SECRETS, Secrets
 from voucherify._pipeline.operation import OPTION_NAMES, Operation, RequestOptions
+from voucherify._pipeline.steps import Timeouts
 from voucherify._pipeline.urls import check_proxy, join_url, parse_checked, sends_in_clear
 from voucherify.configuration import AUTH_KEYS, Configuration, TimeoutSpec
 from voucherify.exceptions import ApiTypeError, ApiValueError
@@ -34,8 +35,6 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 """The API answers 413 above this; the SDK refuses such a body before sending it."""
 
 _JSON_MEDIA_TYPE = re.compile(r"application/([\w.+-]+\+)?json\s*(;.*)?\Z", re.IGNORECASE)
-
-Timeouts = Optional[tuple[Optional[float], Optional[float]]]
 
 
 _TARGET_OPTIONS = frozenset({"_host_index", "_headers", "_content_type", "_request_auth"})

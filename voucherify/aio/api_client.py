@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from voucherify._client_base import BaseApiClient
-from voucherify._pipeline.exchange import SLEEP, exchange
+from voucherify._pipeline.exchange import exchange
 from voucherify._pipeline.operation import Operation, RequestOptions, ResponseT
+from voucherify._pipeline.steps import Reply, Sleep
 from voucherify.aio.rest import AsyncRESTClientObject
 from voucherify.api_response import ApiResponse
 from voucherify.exceptions import ApiTransportException
@@ -66,11 +67,11 @@ class ApiClient(BaseApiClient):
         request = self._prepare(operation, body, header_args, options)
         steps = exchange(operation, request, self.configuration.log_level)
         step = next(steps)
-        outcome: Any
+        outcome: Union[Reply, ApiTransportException, None]
         try:
             while True:
-                if step[0] is SLEEP:
-                    await asyncio.sleep(step[1])
+                if type(step) is Sleep:
+                    await asyncio.sleep(step.seconds)
                     outcome = None
                 else:
                     try:
@@ -79,8 +80,8 @@ class ApiClient(BaseApiClient):
                             request.url,
                             request.headers,
                             request.body,
-                            step[1],
-                            step[2],
+                            step.timeouts,
+                            step.deadline_at,
                         )
                     except ApiTransportException as error:
                         outcome = error

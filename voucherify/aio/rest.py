@@ -19,7 +19,7 @@ import threading
 import time
 import weakref
 from functools import lru_cache
-from typing import Any, AsyncGenerator, Mapping, Optional
+from typing import Any, AsyncGenerator, Optional
 
 from voucherify._pipeline import failures
 from voucherify._pipeline.failures import Kind, Phase, Progress, current_progress
@@ -31,6 +31,7 @@ from voucherify._pipeline.reply_limit import (
     max_response_bytes,
     too_large,
 )
+from voucherify._pipeline.steps import Reply, Timeouts
 from voucherify._pipeline.urls import proxy_for
 from voucherify.configuration import Configuration
 from voucherify.exceptions import (
@@ -46,8 +47,8 @@ except ImportError as missing:  # pragma: no cover - exercised in a subprocess t
         'voucherify.aio needs aiohttp: install it with pip install "voucherify-events[async]"'
     ) from missing
 
-Timeouts = Optional[tuple[Optional[float], Optional[float]]]
-Reply = tuple[int, Optional[str], Mapping[str, str], bytes]
+RESTResponse = aiohttp.ClientResponse
+"""The raw reply type, as returned by the ``..._without_preload_content`` variants."""
 
 def translate_transport_error(
     exc: BaseException, phase: Optional[Phase] = None
@@ -347,7 +348,7 @@ class AsyncRESTClientObject:
             if _inflated_too_far(exc):
                 raise too_large(response.status, limit) from exc
             raise translate_transport_error(exc, Phase.SENT) from exc
-        return response.status, response.reason, response.headers, reply.value()
+        return Reply(response.status, response.reason, response.headers, reply.value())
 
     async def close(self) -> None:
         """Close every session and the connections they hold.

@@ -1,4 +1,8 @@
-"""What every asyncio API class shares: the client it sends through."""
+# Generated from voucherify/api/_base.py by tools/unasync.py: do not edit.
+"""The asyncio twin of :mod:`voucherify.api._base`.
+
+The same classes and signatures; the methods that send are coroutines.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from voucherify.aio.api_client import ApiClient
 
 
 class BaseApi:
-    """Holds the asyncio :class:`ApiClient`; operations are thin ``async`` methods."""
+    """Holds the :class:`ApiClient`; operations are thin methods that hand it an Operation."""
 
     def __init__(self, api_client: Optional[ApiClient] = None) -> None:
         self.api_client = ApiClient.get_default() if api_client is None else api_client

@@ -1,19 +1,19 @@
-"""``EventsApi`` for asyncio: ``await``-able twins of :class:`voucherify.EventsApi`'s methods."""
+# Generated from voucherify/api/events_api.py by tools/unasync.py: do not edit.
+"""The asyncio twin of :mod:`voucherify.api.events_api`.
+
+The same classes and signatures; the methods that send are coroutines.
+"""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from typing_extensions import Unpack
 
 from voucherify._pipeline.operation import RequestOptions
 from voucherify.aio.api._base import BaseApi
+from voucherify.aio.rest import RESTResponse
 from voucherify.api.events_api import TRACK_CUSTOM_EVENT, Body
 from voucherify.api_response import ApiResponse
 from voucherify.models.events_create_response_body import EventsCreateResponseBody
-
-if TYPE_CHECKING:
-    import aiohttp
 
 
 class EventsApi(BaseApi):
@@ -24,11 +24,13 @@ class EventsApi(BaseApi):
         events_create_request_body: Body = None,
         **options: Unpack[RequestOptions],
     ) -> EventsCreateResponseBody:
-        """Track Custom Event: as :meth:`voucherify.EventsApi.track_custom_event`."""
-        response = await self.api_client.call_operation(
+        """Track Custom Event: record ``event`` for ``customer``, creating the customer if new.
+
+        Not idempotent: each successful call records one more event.
+        """
+        return (await self.api_client.call_operation(
             TRACK_CUSTOM_EVENT, events_create_request_body, (), options
-        )
-        return response.data
+        )).data
 
     async def track_custom_event_with_http_info(
         self,
@@ -44,8 +46,8 @@ class EventsApi(BaseApi):
         self,
         events_create_request_body: Body = None,
         **options: Unpack[RequestOptions],
-    ) -> aiohttp.ClientResponse:
-        """As :meth:`track_custom_event`, returning the unread aiohttp reply."""
+    ) -> RESTResponse:
+        """As :meth:`track_custom_event`, returning the unread reply whatever its status."""
         return await self.api_client.call_operation_raw(
             TRACK_CUSTOM_EVENT, events_create_request_body, (), options
         )
