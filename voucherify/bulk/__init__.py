@@ -11,25 +11,22 @@ it), a rerun over the same input resumes where the last one ended, even after th
 was killed, and never sends an item of unknown fate again unless told to. See docs/bulk.md.
 """
 
-from voucherify.bulk._journal import FINAL_STATES, Journal, JournalInUseError, read_entries
-from voucherify.bulk._tracker import (
-    BulkResult,
-    ItemResult,
-    Outcome,
-    check_item,
-    item_key,
-    track_events,
-)
+from voucherify.bulk._item import check_item, item_key
+from voucherify.bulk._journal import Journal, JournalInUseError, JournalRecords, read_journal
+from voucherify.bulk._outcome import Outcome, keys_refused, outcome_of
+from voucherify.bulk._tracker import BulkResult, ItemResult, track_events
 
 __all__ = [
-    "FINAL_STATES",
     "BulkResult",
     "ItemResult",
     "Journal",
     "JournalInUseError",
+    "JournalRecords",
     "Outcome",
     "check_item",
     "item_key",
-    "read_entries",
+    "keys_refused",
+    "outcome_of",
+    "read_journal",
     "track_events",
 ]

@@ -3,10 +3,10 @@
 The host comes from ``--host`` or ``--region`` (else ``VOUCHERIFY_HOST`` or
 ``VOUCHERIFY_REGION``, else the European cluster); the keys from ``--app-id`` and
 ``--app-token`` (else ``VOUCHERIFY_APP_ID`` and ``VOUCHERIFY_APP_TOKEN``). The environment is
-read by :meth:`Configuration.from_env`, the one reader of those names. Everything the SDK
-would refuse at the first call (a missing key, a host it cannot connect to as written, a
-plain-http host off this machine, a key with a line break) is refused here, before any row is
-read, naming the flag and the variable, and never quoting the host (it may hold a password).
+read by :meth:`Configuration.from_env`, the one reader of those names. A missing key, or one
+with a line break, is refused here, naming the flag and the variable; the host is checked by
+the SDK's own check (never quoting it: it may hold a password), whose message names
+``configuration.host``, which :func:`in_cli_terms` turns into the flag and the variable.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from voucherify.configuration import HOST_ENV, KEY_ENV, REGION_ENV, Configuratio
 from voucherify.exceptions import ApiValueError
 
 APP_ID_ENV = KEY_ENV["X-App-Id"]
+_HOST = f"the host (--host / {HOST_ENV})"
+"""How the host is named here, where the library's messages say ``configuration.host``."""
 
 TOKEN_ON_COMMAND_LINE = (
     "warning: a secret key given with --app-token is visible to other users of this machine "
@@ -50,7 +52,8 @@ def keys(args: argparse.Namespace, config: Configuration) -> tuple[str, str]:
 
 
 def configuration(args: argparse.Namespace) -> Configuration:
-    """A :class:`Configuration` for the chosen host and keys, checked before any I/O."""
+    """A :class:`Configuration` for the chosen host and keys; the SDK checks the host at the
+    first call (for an import, before the first row), before any I/O."""
     if args.host is not None and args.region is not None:
         raise CliError("give either --host or --region, not both")
     try:
@@ -62,20 +65,9 @@ def configuration(args: argparse.Namespace) -> Configuration:
     config.api_key["X-App-Id"] = app_id
     config.api_key["X-App-Token"] = token
     config.debug = bool(args.debug)
-    _check_host(config)
     return config
 
 
-def _check_host(config: Configuration) -> None:
-    from voucherify._pipeline.urls import parse_checked, sends_in_clear
-
-    try:
-        host = parse_checked(config.host, "the host").host
-        in_clear = sends_in_clear(config.host)
-    except ApiValueError as error:
-        raise CliError(f"{error} (--host / {HOST_ENV})") from None
-    if in_clear:
-        raise CliError(
-            f"refusing to send the keys over plain http:// to {host}, which is not "
-            "this machine; use https://"
-        )
+def in_cli_terms(message: str) -> str:
+    """The SDK's ``message`` with the settings it names called as this command sets them."""
+    return message.replace("configuration.host", _HOST)

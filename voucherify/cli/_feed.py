@@ -13,11 +13,9 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Iterable, Iterator, Optional
 
-from voucherify.bulk import item_key
+from voucherify.bulk import JournalRecords, check_item, item_key
 from voucherify.cli._errors import FAILED, USAGE
-from voucherify.cli._journal import JournalGuard
 from voucherify.cli._rows import Problem, Row
-from voucherify.cli._validate import problem_with
 
 OnMalformed = Callable[[Row, Problem], None]
 
@@ -28,12 +26,12 @@ class Feed:
     def __init__(
         self,
         rows: Iterable[Row],
-        guard: JournalGuard,
+        journal: JournalRecords,
         stop_on_malformed: bool,
         on_malformed: OnMalformed,
     ) -> None:
         self._rows = rows
-        self._guard = guard
+        self._journal = journal
         self._stop_on_malformed = stop_on_malformed
         self._on_malformed = on_malformed
         self._lock = threading.Lock()
@@ -71,16 +69,16 @@ class Feed:
     def _check(self, row: Row) -> Optional[Any]:
         problem = row.problem
         if problem is None:
-            message = problem_with(row.body)
-            problem = None if message is None else Problem("invalid_body", message)
+            refusal = check_item(row.body)
+            problem = None if refusal is None else Problem("invalid_body", str(refusal))
         if problem is not None:
             self._on_malformed(row, problem)
             if self._stop_on_malformed:
                 self.stop(f"line {row.line} is malformed and --on-error is stop", FAILED)
             return None
         key = item_key(self.handed, row.body)
-        if self._guard.conflicts(key):
-            state = self._guard.state_at(self.handed) or "?"
+        if self._journal.conflicts(key):
+            state = self._journal.state_at(self.handed) or "?"
             self.stop(
                 f"line {row.line}: the journal holds another row as valid row "
                 f"{self.handed + 1} (recorded as {state}): the input changed since the journal "

@@ -20,11 +20,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Iterator, NoReturn, Optional, TextIO
 
-from voucherify.bulk import Journal, JournalInUseError, Outcome
-from voucherify.cli import _connection, _journal, _rows, _summary
+from voucherify.bulk import (
+    Journal,
+    JournalInUseError,
+    JournalRecords,
+    Outcome,
+    keys_refused,
+    read_journal,
+)
+from voucherify.cli import _connection, _rows, _summary
 from voucherify.cli._errors import FAILED, INTERRUPTED, KEYS_REFUSED, OK, USAGE, CliError
 from voucherify.cli._feed import Feed
-from voucherify.cli._progress import FAILED_OUTCOMES, Progress
+from voucherify.cli._progress import Progress
 from voucherify.cli._rejected import RejectedFile, api_error, problem_error
 
 if TYPE_CHECKING:
@@ -43,14 +50,14 @@ def run(args: argparse.Namespace, stderr: TextIO) -> int:
     _check_paths(args)
     journal = None if args.dry_run else _locked_journal(args.journal)
     try:
-        guard = _journal.JournalGuard(args.journal)
+        records = _records(args.journal, journal)
         configuration = None if args.dry_run else _connection.configuration(args)
         total = None if args.file == "-" else _count(args.file, file_format)
         with _opened(args.file) as stream:
             rows = _rows.read(stream, file_format)
             rejected = RejectedFile(args.rejected)
             try:
-                run_ = _Run(args, stderr, rows, guard, journal, rejected, total)
+                run_ = _Run(args, stderr, rows, records, journal, rejected, total)
                 if configuration is None:
                     return run_.dry_run()
                 return run_.send(configuration)
@@ -73,6 +80,23 @@ def _locked_journal(path: Optional[str]) -> Optional[Journal]:
         raise CliError(f"cannot open the journal {path}: {error.strerror}") from None
 
 
+def _records(path: Optional[str], journal: Optional[Journal]) -> JournalRecords:
+    """What the journal holds (read under its lock when this run holds it); refused if the
+    file is not a journal, so that nothing is appended to another kind of file."""
+    if journal is not None:
+        records = journal.records
+    elif path is None:
+        records = JournalRecords()
+    else:
+        try:
+            records = read_journal(path)
+        except OSError as error:
+            raise CliError(f"cannot read the journal {path}: {error.strerror}") from None
+    if not records.is_journal:
+        raise CliError(f"{path} is not a journal of voucherify events import")
+    return records
+
+
 class _Run:
     """One import: the feed, the progress display, the rejected file and what came back."""
 
@@ -81,14 +105,14 @@ class _Run:
         args: argparse.Namespace,
         stderr: TextIO,
         rows: Iterator[_rows.Row],
-        guard: _journal.JournalGuard,
+        records: JournalRecords,
         journal: Optional[Journal],
         rejected: RejectedFile,
         total: Optional[int],
     ) -> None:
         self.args = args
         self.stderr = stderr
-        self.guard = guard
+        self.records = records
         self.journal = journal
         self.rejected = rejected
         self.stop = threading.Event()
@@ -97,7 +121,7 @@ class _Run:
         mode = "none" if args.dry_run else args.progress
         self.progress = Progress(stderr, mode, total, args.progress_every, args.progress_rows)
         stop_on_malformed = args.on_error == "stop" and not args.dry_run
-        self.feed = Feed(rows, guard, stop_on_malformed, self._malformed)
+        self.feed = Feed(rows, records, stop_on_malformed, self._malformed)
         self.unknown_lines: list[int] = []
         self._lock = threading.Lock()
         self._messages = 0
@@ -109,15 +133,15 @@ class _Run:
         from voucherify.bulk import item_key
 
         valid = 0
-        earlier: collections.Counter[Optional[str]] = collections.Counter()
+        earlier: collections.Counter[Optional[Outcome]] = collections.Counter()
         for index, body in enumerate(self.feed):
             self.feed.take(index)
             valid += 1
-            earlier[self.guard.earlier(item_key(index, body))] += 1
+            earlier[self.records.finished(item_key(index, body))] += 1
         invalid = self.progress.counts[Outcome.INVALID]
-        refused = earlier[Outcome.REJECTED.value] + earlier[Outcome.INVALID.value]
+        refused = sum(count for outcome, count in earlier.items() if outcome and outcome.refused)
         self._print(_summary.dry_run_summary(
-            self.source, valid, invalid, earlier[Outcome.SENT.value], refused, self.feed.stopped
+            self.source, valid, invalid, earlier[Outcome.SENT], refused, self.feed.stopped
         ))
         if self.feed.stop_code == USAGE:
             return USAGE
@@ -164,7 +188,7 @@ class _Run:
             # The library's own reasons (settings refused, a wait over max_wait) come after
             # any the feed already holds (Ctrl-C, the keys refused).
             code = USAGE if result.settings_error is not None else FAILED
-            self.feed.stop(result.stopped, code)
+            self.feed.stop(_connection.in_cli_terms(result.stopped), code)
         self._print(_summary.import_summary(
             self.source,
             self.progress,
@@ -221,8 +245,7 @@ class _Run:
         code = self.feed.stop_code
         if code is not None and code in (USAGE, KEYS_REFUSED, INTERRUPTED):
             return code
-        counts = self.progress.counts
-        failed = any(counts[outcome] for outcome in FAILED_OUTCOMES)
+        failed = self.progress.failed
         if failed or self.feed.stopped is not None or self.rejected.failure is not None:
             return FAILED
         return OK
@@ -231,23 +254,21 @@ class _Run:
 
     def _result(self, item: ItemResult) -> None:
         """Count one row's outcome and report it; never raises into the bulk library."""
-        from voucherify.exceptions import ForbiddenException, UnauthorizedException
-
         try:
             line, body = self.feed.take(item.index)
             outcome = item.outcome
-            if isinstance(item.error, (UnauthorizedException, ForbiddenException)):
+            if keys_refused(item.error):
                 # Not the row's fault: not sent (and journaled so), and the run stops.
                 self.feed.stop(f"the API refused the keys: {item.error}", KEYS_REFUSED)
-            elif item.earlier and outcome in (Outcome.REJECTED, Outcome.INVALID):
+            elif item.earlier and outcome.refused:
                 # Refused by an earlier run: not recorded, so not done; the journal keeps it
                 # from being sent again with the same body.
                 error = problem_error("rejected_earlier", "refused by an earlier run, per the "
                                       "journal; not sent again")
-                error["status"] = self.guard.statuses.get(item.key)
+                error["status"] = self.records.statuses.get(item.key)
                 self.rejected.write(line, body, error)
                 self._row_message(line, f"{outcome.value}: {error['message']}")
-            elif outcome in (Outcome.REJECTED, Outcome.INVALID):
+            elif outcome.refused:
                 self.rejected.write(line, body, api_error(item.error))
                 self._row_message(line, f"{outcome.value}: {item.error}")
             elif outcome is Outcome.UNKNOWN:

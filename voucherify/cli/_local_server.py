@@ -11,7 +11,6 @@ checked here first, so that the message names this command and its flag.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from typing import Any, Optional
 
@@ -63,17 +62,12 @@ def _check(args: argparse.Namespace, app_id: Optional[str], token: Optional[str]
 
 
 def _events(path: str) -> Any:
+    from voucherify.testing.__main__ import read_events
+
     try:
-        with open(path, encoding="utf-8") as file:
-            schemas = json.load(file)
+        return read_events(path)
     except OSError as error:
         raise CliError(f"local-server: cannot read --events-file {path}: {error.strerror}") \
             from None
     except ValueError as error:
-        raise CliError(f"local-server: --events-file {path} is not JSON: {error}") from None
-    if not isinstance(schemas, dict):
-        raise CliError(
-            f"local-server: --events-file {path} must hold a JSON object of event names to "
-            'metadata schemas, like {"signed_up": {"plan": "string"}}'
-        )
-    return schemas
+        raise CliError(f"local-server: --events-file {error}") from None

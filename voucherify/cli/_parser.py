@@ -227,7 +227,7 @@ def _positive_float(text: str) -> float:
 
 def _rate_limit(text: str) -> str:
     """``N/SECONDS``, checked by the stand-in's own parser and passed on to it as given."""
-    from voucherify.testing.__main__ import _rate_limit as parse
+    from voucherify.testing.__main__ import parse_rate_limit
 
-    parse(text)
+    parse_rate_limit(text)
     return text

@@ -16,8 +16,6 @@ from typing import Optional, TextIO
 
 from voucherify.bulk import Outcome
 
-FAILED_OUTCOMES = (Outcome.REJECTED, Outcome.INVALID, Outcome.UNKNOWN, Outcome.NOT_SENT)
-"""The outcomes that leave a row not known to be recorded: the progress line's "failed"."""
 _RATE_WINDOW = 10.0
 """Seconds of recent history the rate (and so the time left) is measured over."""
 
@@ -50,6 +48,11 @@ class Progress:
     @property
     def done(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def failed(self) -> int:
+        """Rows not known to be recorded (:attr:`voucherify.bulk.Outcome.done` is false)."""
+        return sum(count for outcome, count in self.counts.items() if not outcome.done)
 
     def count(self, outcome: Outcome) -> None:
         """One more row finished with ``outcome``."""
@@ -109,7 +112,7 @@ class Progress:
             shown = f"{done}/{self.total} rows ({100.0 * done / self.total:.0f}%)"
         else:
             shown = f"{done} rows"
-        failed = sum(self.counts[outcome] for outcome in FAILED_OUTCOMES)
+        failed = self.failed
         parts = [shown, f"sent {self.counts[Outcome.SENT]}"]
         if self.counts[Outcome.SKIPPED]:
             parts.append(f"skipped {self.counts[Outcome.SKIPPED]}")

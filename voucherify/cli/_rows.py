@@ -1,6 +1,7 @@
 """Reading an input file into rows, each with the file line it starts on.
 
-NDJSON: one JSON object a line; blank lines are skipped. CSV: a header of column names
+NDJSON: one JSON object a line; blank lines are skipped, and a line of JSON that is not an
+object (an array, a string, null...) is malformed. CSV: a header of column names
 (``_csv_columns``), then one event a record; the header is line 1, and a record with a
 quoted line break starts on its first line. Bytes that are not UTF-8 are kept (as surrogate
 escapes) so that the row is reported, with its line, by the SDK's check rather than ending
@@ -44,6 +45,10 @@ class Row:
     problem: Optional[Problem] = None
 
 
+_NOT_AN_OBJECT = Problem("invalid_body", "invalid EventsCreateRequestBody: must be an object")
+"""An NDJSON line that is JSON but not an object: no event body, whatever the SDK says."""
+
+
 def format_of(path: str, given: Optional[str]) -> str:
     """The input's format: ``given``, else from the file's extension."""
     if given is not None:
@@ -84,13 +89,15 @@ def _ndjson_rows(stream: IO[bytes]) -> Iterator[Row]:
             continue
         text = text.rstrip("\r\n")
         try:
-            yield Row(number, json.loads(text))
+            value = json.loads(text)
         except json.JSONDecodeError as error:
             yield Row(number, text, Problem("invalid_json", f"not JSON: {error.msg} at column "
                                                             f"{error.colno}"))
         except (ValueError, RecursionError) as error:
             message = "nested too deeply" if isinstance(error, RecursionError) else str(error)
             yield Row(number, text, Problem("invalid_json", f"not JSON: {message}"))
+        else:
+            yield Row(number, value, None if isinstance(value, dict) else _NOT_AN_OBJECT)
 
 
 def _csv_rows(stream: IO[bytes]) -> Iterator[Row]:

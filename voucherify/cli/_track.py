@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any, TextIO
 
+from voucherify.bulk import keys_refused
 from voucherify.cli import _connection
 from voucherify.cli._errors import FAILED, KEYS_REFUSED, OK, USAGE, CliError
 
@@ -38,10 +39,9 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
                 events_create_request_body=body
             )
         except (voucherify.ApiValueError, voucherify.ApiTypeError) as error:
-            raise CliError(str(error), USAGE) from None
-        except (voucherify.UnauthorizedException, voucherify.ForbiddenException) as error:
-            raise CliError(str(error), KEYS_REFUSED) from None
+            raise CliError(_connection.in_cli_terms(str(error)), USAGE) from None
         except voucherify.OpenApiException as error:
-            raise CliError(str(error), FAILED) from None
+            raise CliError(str(error), KEYS_REFUSED if keys_refused(error) else FAILED) \
+                from None
     print(json.dumps(reply.to_dict(), indent=2, ensure_ascii=False), file=stdout, flush=True)
     return OK
