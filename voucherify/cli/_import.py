@@ -1,12 +1,20 @@
 """``voucherify events import FILE``: every row of an NDJSON or CSV file, tracked in bulk.
 
 The order of work: flags, paths, the journal (locked for this run) and the keys are checked,
-then the CSV header; only then is anything sent. :class:`~voucherify.cli._feed.Feed` hands
-the valid rows to :func:`voucherify.bulk.track_events`, which runs in a background thread
-while this one draws the progress and catches Ctrl-C. The first stops reading and sending,
-lets the calls in flight end and prints the summary; the second exits at once, leaving the
-rows in flight ``sending`` in the journal (unknown to a rerun, which does not resend them).
-Results come back by position; the feed maps them to file lines.
+then the CSV header; only then is anything sent. :class:`Feed` hands the valid rows to
+:func:`voucherify.bulk.track_events`, which runs in a background thread while this one draws
+the progress and catches Ctrl-C. The first stops reading and sending, lets the calls in
+flight end and prints the summary; the second exits at once, leaving the rows in flight
+``sending`` in the journal (unknown to a rerun, which does not resend them). Results come
+back by position; the feed maps them to file lines.
+
+Malformed rows (unreadable, or refused by :func:`voucherify.bulk.check_item`) are reported
+and never handed on, so the bulk library sees only rows it can send, and a row's journal key
+is its position among those (:func:`voucherify.bulk.item_key`): the same file gives the same
+keys on every run. Reading stops early on ``--on-error stop``, on a row whose position the
+journal holds with another body (:meth:`voucherify.bulk.JournalRecords.conflicts`: the file
+changed, and later rows would be sent again), on a refusal of the keys, or on Ctrl-C; the
+bulk library then finishes what it holds and ends.
 """
 
 from __future__ import annotations
@@ -18,21 +26,23 @@ import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Iterator, NoReturn, Optional, TextIO
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn, Optional, TextIO
 
 from voucherify.bulk import (
     Journal,
     JournalInUseError,
     JournalRecords,
     Outcome,
+    check_item,
+    item_key,
     keys_refused,
     read_journal,
+    track_events,
 )
-from voucherify.cli import _connection, _rows, _summary
-from voucherify.cli._errors import FAILED, INTERRUPTED, KEYS_REFUSED, OK, USAGE, CliError
-from voucherify.cli._feed import Feed
-from voucherify.cli._progress import Progress
-from voucherify.cli._rejected import RejectedFile, api_error, problem_error
+from voucherify.cli import _common, _input, _output
+from voucherify.cli._common import FAILED, INTERRUPTED, KEYS_REFUSED, OK, USAGE, CliError
+from voucherify.cli._input import Problem, Row
+from voucherify.cli._output import Progress, RejectedFile, api_error, problem_error
 
 if TYPE_CHECKING:
     from voucherify.bulk import ItemResult
@@ -46,15 +56,15 @@ _MESSAGES_SHOWN = 100
 
 def run(args: argparse.Namespace, stderr: TextIO) -> int:
     """Import ``args.file``; see the module's docstring for the order of work."""
-    file_format = _rows.format_of(args.file, args.format)
+    file_format = _input.format_of(args.file, args.format)
     _check_paths(args)
     journal = None if args.dry_run else _locked_journal(args.journal)
     try:
         records = _records(args.journal, journal)
-        configuration = None if args.dry_run else _connection.configuration(args)
+        configuration = None if args.dry_run else _common.configuration(args)
         total = None if args.file == "-" else _count(args.file, file_format)
         with _opened(args.file) as stream:
-            rows = _rows.read(stream, file_format)
+            rows = _input.read(stream, file_format)
             rejected = RejectedFile(args.rejected)
             try:
                 run_ = _Run(args, stderr, rows, records, journal, rejected, total)
@@ -104,7 +114,7 @@ class _Run:
         self,
         args: argparse.Namespace,
         stderr: TextIO,
-        rows: Iterator[_rows.Row],
+        rows: Iterator[_input.Row],
         records: JournalRecords,
         journal: Optional[Journal],
         rejected: RejectedFile,
@@ -130,8 +140,6 @@ class _Run:
 
     def dry_run(self) -> int:
         """Check every row; send nothing; say what a real run would skip."""
-        from voucherify.bulk import item_key
-
         valid = 0
         earlier: collections.Counter[Optional[Outcome]] = collections.Counter()
         for index, body in enumerate(self.feed):
@@ -140,7 +148,7 @@ class _Run:
             earlier[self.records.finished(item_key(index, body))] += 1
         invalid = self.progress.counts[Outcome.INVALID]
         refused = sum(count for outcome, count in earlier.items() if outcome and outcome.refused)
-        self._print(_summary.dry_run_summary(
+        self._print(_output.dry_run_summary(
             self.source, valid, invalid, earlier[Outcome.SENT], refused, self.feed.stopped
         ))
         if self.feed.stop_code == USAGE:
@@ -152,7 +160,6 @@ class _Run:
     def send(self, configuration: Configuration) -> int:
         """Track every valid row; the exit code says how it went."""
         import voucherify
-        from voucherify.bulk import track_events
 
         configuration.connection_pool_maxsize = max(
             configuration.connection_pool_maxsize, self.args.concurrency
@@ -188,8 +195,8 @@ class _Run:
             # The library's own reasons (settings refused, a wait over max_wait) come after
             # any the feed already holds (Ctrl-C, the keys refused).
             code = USAGE if result.settings_error is not None else FAILED
-            self.feed.stop(_connection.in_cli_terms(result.stopped), code)
-        self._print(_summary.import_summary(
+            self.feed.stop(_common.in_cli_terms(result.stopped), code)
+        self._print(_output.import_summary(
             self.source,
             self.progress,
             result.rate_limited,
@@ -284,7 +291,7 @@ class _Run:
         except Exception as error:  # a bug here must not kill a worker thread
             self.progress.message(f"row {item.index + 1} sent: cannot report its result: {error!r}")
 
-    def _malformed(self, row: _rows.Row, problem: _rows.Problem) -> None:
+    def _malformed(self, row: _input.Row, problem: _input.Problem) -> None:
         self.rejected.write(row.line, row.body, problem_error(problem.key, problem.message))
         self._row_message(row.line, problem.message)
         self.progress.count(Outcome.INVALID)
@@ -344,6 +351,85 @@ def _opened(path: str) -> Iterator[IO[bytes]]:
 def _count(path: str, file_format: str) -> Optional[int]:
     try:
         with open(path, "rb") as stream:
-            return _rows.count(stream, file_format)
+            return _input.count(stream, file_format)
     except OSError:
         return None  # reported when the file is opened for reading
+
+
+# -- the feed ---------------------------------------------------------------------------------
+
+OnMalformed = Callable[[Row, Problem], None]
+
+
+class Feed:
+    """An iterator of the valid rows' bodies; see the module's docstring."""
+
+    def __init__(
+        self,
+        rows: Iterable[Row],
+        journal: JournalRecords,
+        stop_on_malformed: bool,
+        on_malformed: OnMalformed,
+    ) -> None:
+        self._rows = rows
+        self._journal = journal
+        self._stop_on_malformed = stop_on_malformed
+        self._on_malformed = on_malformed
+        self._lock = threading.Lock()
+        self._pending: dict[int, tuple[int, Any]] = {}
+        self.handed = 0
+        """How many rows were handed on; the next one's position."""
+        self.stopped: Optional[str] = None
+        """Why reading stopped before the end, or ``None``."""
+        self.stop_code: Optional[int] = None
+
+    def stop(self, reason: str, code: int) -> None:
+        """Read no further; the first reason given is kept."""
+        with self._lock:
+            if self.stopped is None:
+                self.stopped, self.stop_code = reason, code
+
+    def take(self, index: int) -> tuple[int, Any]:
+        """The line and body of the row handed on at ``index``, forgotten once taken."""
+        with self._lock:
+            return self._pending.pop(index)
+
+    def __iter__(self) -> Iterator[Any]:
+        # Workers of the bulk library pull from this one at a time; nothing raised here may
+        # reach them, or a worker thread would die with the row it held.
+        try:
+            for row in self._rows:
+                if self.stopped is not None:
+                    return
+                body = self._check(row)
+                if body is not None:
+                    yield body
+        except Exception as error:
+            self.stop(f"reading the input failed: {error}", FAILED)
+
+    def _check(self, row: Row) -> Optional[Any]:
+        problem = row.problem
+        if problem is None:
+            refusal = check_item(row.body)
+            problem = None if refusal is None else Problem("invalid_body", str(refusal))
+        if problem is not None:
+            self._on_malformed(row, problem)
+            if self._stop_on_malformed:
+                self.stop(f"line {row.line} is malformed and --on-error is stop", FAILED)
+            return None
+        key = item_key(self.handed, row.body)
+        if self._journal.conflicts(key):
+            state = self._journal.state_at(self.handed) or "?"
+            self.stop(
+                f"line {row.line}: the journal holds another row as valid row "
+                f"{self.handed + 1} (recorded as {state}): the input changed since the journal "
+                "was written, and going on could send rows twice, so nothing more was sent. "
+                "To resume this journal, put back the file it was written for; import new or "
+                "fixed rows from a file of their own, with a journal of their own",
+                USAGE,
+            )
+            return None
+        with self._lock:
+            self._pending[self.handed] = (row.line, row.body)
+            self.handed += 1
+        return row.body

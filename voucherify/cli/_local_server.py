@@ -14,10 +14,7 @@ import argparse
 import os
 from typing import Any, Optional
 
-from voucherify.cli._errors import CliError
-from voucherify.cli._secrets import TOKEN_ENV
-
-APP_ID_ENV = "VOUCHERIFY_APP_ID"
+from voucherify.cli._common import APP_ID_ENV, TOKEN_ENV, CliError
 
 
 def run(args: argparse.Namespace) -> int:

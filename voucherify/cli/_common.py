@@ -1,6 +1,14 @@
-"""Where the API is and which keys to send: flags first, then the environment.
+"""What every command shares: exit codes and the error that ends a command, secrets kept out
+of everything printed, and where the API is and which keys to send.
 
-The host comes from ``--host`` or ``--region`` (else ``VOUCHERIFY_HOST`` or
+**Exit codes and errors.** :class:`CliError` ends a command with one line on stderr and its
+code; :class:`UsageError` adds the command's usage line.
+
+**Secrets.** The SDK never puts a key in its messages; :func:`redact` is the second line of
+defence for the messages the command line writes itself, argparse's included
+(``unrecognized arguments: --app-tokn SECRET`` would echo a mistyped flag's value).
+
+**Connection.** The host comes from ``--host`` or ``--region`` (else ``VOUCHERIFY_HOST`` or
 ``VOUCHERIFY_REGION``, else the European cluster); the keys from ``--app-id`` and
 ``--app-token`` (else ``VOUCHERIFY_APP_ID`` and ``VOUCHERIFY_APP_TOKEN``). The environment is
 read by :meth:`Configuration.from_env`, the one reader of those names. A missing key, or one
@@ -12,12 +20,75 @@ the SDK's own check (never quoting it: it may hold a password), whose message na
 from __future__ import annotations
 
 import argparse
-from typing import TextIO
+import os
+from typing import Sequence, TextIO
 
-from voucherify.cli._errors import CliError
-from voucherify.cli._secrets import TOKEN_ENV
 from voucherify.configuration import HOST_ENV, KEY_ENV, REGION_ENV, Configuration
-from voucherify.exceptions import ApiValueError
+from voucherify.exceptions import ApiValueError, PicklableException
+
+# -- exit codes and errors -------------------------------------------------------------------
+
+OK = 0
+"""Everything was done."""
+FAILED = 1
+"""The API refused, the exchange failed, or some rows were not sent."""
+USAGE = 2
+"""Bad flags or input: nothing (further) was sent."""
+KEYS_REFUSED = 3
+"""The API answered 401 or 403: the keys are wrong or lack a permission."""
+INTERRUPTED = 130
+"""Ctrl-C (128 + SIGINT), as shells report it."""
+
+
+class CliError(PicklableException, Exception):
+    """A problem to report on one line of stderr, ending the command with ``code``."""
+
+    def __init__(self, message: str, code: int = USAGE) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class UsageError(CliError):
+    """A command-line mistake: reported with the command's usage line."""
+
+    def __init__(self, message: str, usage: str) -> None:
+        super().__init__(message, USAGE)
+        self.usage = usage
+
+
+# -- secrets ---------------------------------------------------------------------------------
+
+TOKEN_ENV = KEY_ENV["X-App-Token"]
+_SECRET_ENV = (TOKEN_ENV, KEY_ENV["X-Client-Token"])
+
+_MASK = "***"
+
+
+def secrets_in(argv: Sequence[str]) -> list[str]:
+    """The values that may be secrets: the tokens from the environment, and any argument
+    given to an option whose name looks like a token's (``--app-token``, or a typo of it)."""
+    found = [os.environ.get(name, "") for name in _SECRET_ENV]
+    for position, arg in enumerate(argv):
+        name, equals, value = arg.partition("=")
+        if not (name.startswith("-") and "tok" in name.lower()):
+            continue
+        if equals:
+            found.append(value)
+        elif position + 1 < len(argv):
+            found.append(argv[position + 1])
+    # Longest first, so that a secret containing another is masked whole.
+    return sorted({value for value in found if len(value) >= 4}, key=len, reverse=True)
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every occurrence of each secret replaced by ``***``."""
+    for secret in secrets:
+        text = text.replace(secret, _MASK)
+    return text
+
+
+# -- connection ------------------------------------------------------------------------------
 
 APP_ID_ENV = KEY_ENV["X-App-Id"]
 _HOST = f"the host (--host / {HOST_ENV})"
