@@ -221,7 +221,7 @@ def _local_server(parser: argparse.ArgumentParser) -> None:
 def _version() -> str:
     import platform
 
-    from voucherify._version import __version__
+    from voucherify import __version__
 
     return f"{__version__} (Python {platform.python_version()})"
 
