@@ -229,3 +229,33 @@ def test_the_testing_command_parsers_the_cli_uses_are_public(tmp_path: Path) -> 
     events.write_text("[1]")
     with pytest.raises(ValueError, match="must hold a JSON object"):
         read_events(str(events))
+
+
+@pytest.mark.parametrize("command", [
+    ["events", "track", "--event", "e", "--customer-source-id", "c"],
+    ["events", "import", "rows.ndjson", "--journal", "rows.journal"],
+])
+@pytest.mark.parametrize(("host", "says"), [
+    ("http://api.example", "plain http://"),
+    ("http://u:pw-never-shown@127.0.0.1:99999", "cannot be connected to as written"),
+])
+def test_the_sdk_s_host_check_speaks_in_the_cli_s_terms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    command: list[str], host: str, says: str,
+) -> None:
+    from voucherify.cli.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rows.ndjson").write_text(json.dumps(rows(1)[0]) + "\n")
+    monkeypatch.delenv("VOUCHERIFY_REGION", raising=False)
+    monkeypatch.setenv("VOUCHERIFY_HOST", host)
+    monkeypatch.setenv("VOUCHERIFY_APP_ID", "app-id")
+    monkeypatch.setenv("VOUCHERIFY_APP_TOKEN", "app-token-value")
+
+    code = main(command)
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert says in err and "--host / VOUCHERIFY_HOST" in err
+    assert "configuration." not in err and "pw-never-shown" not in err
+    assert not read_journal(tmp_path / "rows.journal").states

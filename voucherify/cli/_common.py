@@ -92,7 +92,14 @@ def redact(text: str, secrets: Sequence[str]) -> str:
 
 APP_ID_ENV = KEY_ENV["X-App-Id"]
 _HOST = f"the host (--host / {HOST_ENV})"
-"""How the host is named here, where the library's messages say ``configuration.host``."""
+_IN_CLI_TERMS = {
+    "configuration.host": _HOST,
+    "configuration.api_key": f"{APP_ID_ENV} and {TOKEN_ENV}",
+    "to a host that is not this machine; use https://, or set "
+    "configuration.allow_insecure_http = True": f"to {_HOST}, which is not this machine; "
+    "use https://",
+}
+"""The library's names of settings, and its advice on them, as this command sets them."""
 
 TOKEN_ON_COMMAND_LINE = (
     "warning: a secret key given with --app-token is visible to other users of this machine "
@@ -141,4 +148,6 @@ def configuration(args: argparse.Namespace) -> Configuration:
 
 def in_cli_terms(message: str) -> str:
     """The SDK's ``message`` with the settings it names called as this command sets them."""
-    return message.replace("configuration.host", _HOST)
+    for library, here in _IN_CLI_TERMS.items():
+        message = message.replace(library, here)
+    return message
