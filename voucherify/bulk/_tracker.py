@@ -159,30 +159,21 @@ def _refused_settings(events_api: EventsApi) -> Optional[OpenApiException]:
     return None
 
 
+@dataclass
 class _Run:
     """The state one call of :func:`track_events` shares between its worker threads."""
 
-    def __init__(
-        self,
-        events_api: EventsApi,
-        pacer: Pacer,
-        journal: Optional[Journal],
-        policy: RetryPolicy,
-        resend_unknown: bool,
-        on_result: Optional[Callable[[ItemResult], None]],
-        stop: threading.Event,
-    ) -> None:
-        self.events_api = events_api
-        self.pacer = pacer
-        self.journal = journal
-        self.policy = policy
-        self.resend_unknown = resend_unknown
-        self.on_result = on_result
-        self.result = BulkResult()
-        self.stop = stop
-        self.failure: Optional[BaseException] = None
-        self._lock = threading.Lock()
-        self._next_index = 0
+    events_api: EventsApi
+    pacer: Pacer
+    journal: Optional[Journal]
+    policy: RetryPolicy
+    resend_unknown: bool
+    on_result: Optional[Callable[[ItemResult], None]]
+    stop: threading.Event
+    result: BulkResult = field(default_factory=BulkResult)
+    failure: Optional[BaseException] = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _next_index: int = 0
 
     def execute(self, items: Iterator[Any], concurrency: int) -> None:
         workers = [

@@ -1,7 +1,8 @@
 """``voucherify events import FILE``: every row of an NDJSON or CSV file, tracked in bulk.
 
 The order of work: flags, paths, the journal (locked for this run) and the keys are checked,
-then the CSV header; only then is anything sent. :class:`Feed` hands the valid rows to
+then the CSV header, then the settings (the SDK's check, which the bulk library runs before
+the first row); only then is anything sent. :class:`Feed` hands the valid rows to
 :func:`voucherify.bulk.track_events`, which runs in a background thread while this one draws
 the progress and catches Ctrl-C. The first stops reading and sending, lets the calls in
 flight end and prints the summary; the second exits at once, leaving the rows in flight
