@@ -22,9 +22,9 @@ from voucherify.bulk import (
     Outcome,
     check_item,
     item_key,
-    read_entries,
     track_events,
 )
+from voucherify.bulk._journal import read_entries
 from voucherify.retry import RetryPolicy
 from voucherify.testing import LocalVoucherify, faults
 

@@ -20,7 +20,8 @@ import pytest
 
 import voucherify
 from voucherify._version import __version__
-from voucherify.bulk import Outcome, read_entries, track_events
+from voucherify.bulk import Outcome, track_events
+from voucherify.bulk._journal import read_entries
 from voucherify.cli.__main__ import main
 from voucherify.testing import LocalVoucherify, faults
 

@@ -107,9 +107,9 @@ EXAMPLES: dict[str, Callable[[type[Any]], BaseException]] = {
     ),
     "voucherify._deadline_io.UnplaceableReply": lambda cls: cls("more than 20 interim replies"),
     "voucherify.bulk._journal.JournalInUseError": lambda cls: cls("/tmp/events.journal"),
-    "voucherify.cli._errors.CliError": lambda cls: cls("no application id", 3),
-    "voucherify.cli._errors.UsageError": lambda cls: cls("bad flag", "usage: voucherify ..."),
-    "voucherify.cli._csv_columns.CellError": lambda cls: cls("column plan: not a number"),
+    "voucherify.cli._common.CliError": lambda cls: cls("no application id", 3),
+    "voucherify.cli._common.UsageError": lambda cls: cls("bad flag", "usage: voucherify ..."),
+    "voucherify.cli._input.CellError": lambda cls: cls("column plan: not a number"),
     "voucherify.testing._validation.PayloadError": lambda cls: cls(
         "Property .referral should have required property 'code'"
     ),

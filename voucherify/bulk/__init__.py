@@ -18,31 +18,39 @@ from voucherify._lazy import lazy_exports
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "voucherify.bulk._item": (
+            "check_item",
+            "item_key",
+        ),
         "voucherify.bulk._journal": (
-            "FINAL_STATES",
             "Journal",
             "JournalInUseError",
-            "read_entries",
+            "JournalRecords",
+            "read_journal",
+        ),
+        "voucherify.bulk._outcome": (
+            "Outcome",
+            "keys_refused",
+            "outcome_of",
         ),
         "voucherify.bulk._tracker": (
             "BulkResult",
             "ItemResult",
-            "Outcome",
-            "check_item",
-            "item_key",
             "track_events",
         ),
     },
 )
 
 if TYPE_CHECKING:
-    from voucherify.bulk._journal import FINAL_STATES as FINAL_STATES
+    from voucherify.bulk._item import check_item as check_item
+    from voucherify.bulk._item import item_key as item_key
     from voucherify.bulk._journal import Journal as Journal
     from voucherify.bulk._journal import JournalInUseError as JournalInUseError
-    from voucherify.bulk._journal import read_entries as read_entries
+    from voucherify.bulk._journal import JournalRecords as JournalRecords
+    from voucherify.bulk._journal import read_journal as read_journal
+    from voucherify.bulk._outcome import Outcome as Outcome
+    from voucherify.bulk._outcome import keys_refused as keys_refused
+    from voucherify.bulk._outcome import outcome_of as outcome_of
     from voucherify.bulk._tracker import BulkResult as BulkResult
     from voucherify.bulk._tracker import ItemResult as ItemResult
-    from voucherify.bulk._tracker import Outcome as Outcome
-    from voucherify.bulk._tracker import check_item as check_item
-    from voucherify.bulk._tracker import item_key as item_key
     from voucherify.bulk._tracker import track_events as track_events

@@ -22,6 +22,8 @@ import threading
 from pathlib import Path
 from typing import IO, Any, Iterator, Optional, Union
 
+from voucherify.bulk._item import key_position
+from voucherify.bulk._outcome import Outcome
 from voucherify.exceptions import OpenApiException
 
 try:
@@ -30,8 +32,7 @@ except ImportError:  # pragma: no cover - Windows has no flock; the journal is t
     fcntl = None  # type: ignore[assignment]
 
 SENDING = "sending"
-FINAL_STATES = frozenset({"sent", "rejected", "invalid"})
-"""States after which an item is never sent again."""
+"""The state written before a call; with no outcome after it, the call's fate is unknown."""
 
 
 class JournalInUseError(OpenApiException):
@@ -62,17 +63,8 @@ class Journal:
         try:
             _lock(self._file, str(path))
             # Read only once the lock is held: a run that ended meanwhile has written it all.
-            self.states: dict[str, str] = {}
-            self.statuses: dict[str, int] = {}
-            """The HTTP status of each key's last outcome, where the journal has one."""
-            for entry in read_entries(self.path):
-                key = entry["key"]
-                self.states[key] = str(entry.get("state"))
-                status = entry.get("status")
-                if isinstance(status, int) and not isinstance(status, bool):
-                    self.statuses[key] = status
-                else:
-                    self.statuses.pop(key, None)
+            self.records = read_journal(self.path)
+            """What the journal held when it was opened, kept up to date by :meth:`record`."""
             # A line a killed process left unfinished is ended by the first record, so that
             # opening a file that turns out not to be a journal leaves it as it was.
             self._unfinished = bool(self.path.stat().st_size) and not _ends_a_line(self.path)
@@ -82,7 +74,7 @@ class Journal:
 
     def state(self, key: str) -> Optional[str]:
         """The last state recorded for ``key`` (in this run or an earlier one)."""
-        return self.states.get(key)
+        return self.records.state(key)
 
     def record(self, key: str, state: str, **details: Any) -> None:
         """Append ``state`` for ``key`` and flush it to the operating system."""
@@ -93,12 +85,7 @@ class Journal:
                 self._unfinished = False
             self._file.write(line + "\n")
             self._file.flush()
-            self.states[key] = state
-            status = details.get("status")
-            if isinstance(status, int):
-                self.statuses[key] = status
-            else:
-                self.statuses.pop(key, None)
+            self.records.add(key, state, details.get("status"))
             self._since_fsync += 1
             if self._since_fsync >= self._fsync_every:
                 os.fsync(self._file.fileno())
@@ -145,3 +132,72 @@ def read_entries(path: Union[str, Path]) -> Iterator[dict[str, Any]]:
                 continue
             if isinstance(entry, dict) and isinstance(entry.get("key"), str):
                 yield entry
+
+
+class JournalRecords:
+    """What a journal file recorded: each key's last state and status, and which key was
+    last recorded at each position of the input (see :func:`voucherify.bulk.item_key`)."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, str] = {}
+        """Each key's last state: an :class:`Outcome` value, or ``sending``."""
+        self.statuses: dict[str, int] = {}
+        """The HTTP status of each key's last outcome, where the journal has one."""
+        self.keys: dict[int, str] = {}
+        """The key last recorded at each position."""
+        self.is_journal = True
+        """``False`` when the file held text but no record, or a record whose key no run of
+        :func:`~voucherify.bulk.track_events` writes: it is likely another file."""
+
+    def add(self, key: str, state: str, status: Any = None) -> None:
+        """Take in one record: ``key`` is now in ``state``, with ``status`` if an int."""
+        self.states[key] = state
+        if isinstance(status, int) and not isinstance(status, bool):
+            self.statuses[key] = status
+        else:
+            self.statuses.pop(key, None)
+        position = key_position(key)
+        if position is None:
+            self.is_journal = False
+        else:
+            self.keys[position] = key
+
+    def state(self, key: str) -> Optional[str]:
+        """The last state recorded for ``key``, if any."""
+        return self.states.get(key)
+
+    def finished(self, key: str) -> Optional[Outcome]:
+        """How an earlier run finished ``key`` for good (sent, rejected or invalid), if it did:
+        such an item is never sent again."""
+        try:
+            outcome = Outcome(self.states.get(key))
+        except ValueError:
+            return None
+        return outcome if outcome.final else None
+
+    def conflicts(self, key: str) -> bool:
+        """Whether the journal holds another item at ``key``'s position: the input changed
+        since it was written, and later items would be sent again under new keys."""
+        position = key_position(key)
+        known = None if position is None else self.keys.get(position)
+        return known is not None and known != key
+
+    def state_at(self, position: int) -> Optional[str]:
+        """The last state recorded for the item at ``position``, if any."""
+        key = self.keys.get(position)
+        return None if key is None else self.states.get(key)
+
+
+def read_journal(path: Union[str, Path]) -> JournalRecords:
+    """Read the journal at ``path`` without locking it (a missing file has no records).
+
+    For a look at a journal while no run holds it (a dry run, a report); a run reads it
+    through :class:`Journal`, under the lock. ``OSError`` if the file cannot be read.
+    """
+    path = Path(path)
+    records = JournalRecords()
+    for entry in read_entries(path):
+        records.add(entry["key"], str(entry.get("state")), entry.get("status"))
+    if not records.states and path.exists() and path.stat().st_size:
+        records.is_journal = False
+    return records

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import enum
-import hashlib
-import json
 import logging
 import math
 import threading
@@ -13,21 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
-from voucherify._pipeline.request import encode_body
 from voucherify.api.events_api import TRACK_CUSTOM_EVENT, EventsApi
+from voucherify.bulk._item import check_item, item_key
 from voucherify.bulk._journal import SENDING, Journal
+from voucherify.bulk._outcome import Outcome, keys_refused, outcome_of
 from voucherify.bulk._pacer import Pacer
 from voucherify.exceptions import (
     ApiException,
-    ApiTransportException,
-    ApiTypeError,
     ApiValueError,
-    ForbiddenException,
     InvalidResponseException,
     OpenApiException,
-    ServiceException,
     TooManyRequestsException,
-    UnauthorizedException,
 )
 from voucherify.retry import RETRY_STATUSES, RetryPolicy, resolve_policy
 
@@ -36,30 +29,6 @@ logger = logging.getLogger("voucherify")
 _PROBE = {"event": "settings_check", "customer": {"source_id": "settings_check"}}
 """A valid body, prepared (never sent) before a run so that settings the SDK refuses stop it
 before any item is read or journaled."""
-
-
-class Outcome(str, enum.Enum):
-    """What happened to one item."""
-
-    SENT = "sent"
-    """The API recorded the event: it answered 2xx. When that reply's body could not be
-    read, ``error`` is the :class:`~voucherify.InvalidResponseException` and ``customer_id``
-    is ``None``; the status says the event was recorded, so it is never sent again."""
-    REJECTED = "rejected"
-    """The API refused it (4xx): not recorded. ``error`` says why; with ``earlier``, an
-    earlier run was refused it, per the journal, and it was not sent again."""
-    INVALID = "invalid"
-    """The SDK refused it before sending (it breaks the API's rules, is not an object, or
-    cannot be encoded): not sent. ``error`` names what is wrong."""
-    UNKNOWN = "unknown"
-    """It was sent and the reply was lost (or a 5xx came): it may have been recorded.
-    With ``earlier``, this is an earlier run's item, left alone unless ``resend_unknown``."""
-    NOT_SENT = "not_sent"
-    """It was certainly not processed: no connection could be made, the run stopped before
-    it was sent, a 429 asked for a wait over ``max_wait``, or the API refused the keys
-    (401/403, which stops the run); a rerun with the journal sends it."""
-    SKIPPED = "skipped"
-    """The journal says an earlier run sent this item: it is not sent again."""
 
 
 @dataclass(frozen=True)
@@ -102,47 +71,8 @@ class BulkResult:
     @property
     def ok(self) -> bool:
         """Whether every item was sent (now or by an earlier run) and the run did not stop."""
-        done = self.counts[Outcome.SENT] + self.counts[Outcome.SKIPPED]
+        done = sum(count for outcome, count in self.counts.items() if outcome.done)
         return self.stopped is None and done == self.total and not self.unknown
-
-
-def item_key(index: int, body: Any) -> str:
-    """A journal key: the item's position and a digest of its content. Never raises.
-
-    The digest is of the item's JSON with sorted keys. An item that has none (a cycle, keys
-    of mixed types, nesting too deep, an integer too long for ``str``) is digested as the
-    SDK would encode it, and one the SDK cannot encode either is keyed ``unencodable``:
-    it is invalid, so it is never sent under that key.
-    """
-    try:
-        if hasattr(body, "to_dict"):
-            body = body.to_dict()
-        text: Optional[bytes] = json.dumps(
-            body, sort_keys=True, default=str, separators=(",", ":")
-        ).encode("utf-8", "surrogatepass")
-    except Exception:  # RecursionError too: anything the item does while being encoded
-        try:
-            text = encode_body(TRACK_CUSTOM_EVENT, body)
-        except Exception:
-            text = None
-    digest = "unencodable" if text is None else hashlib.sha256(text).hexdigest()[:16]
-    return f"{index}:{digest}"
-
-
-def check_item(body: Any) -> Optional[OpenApiException]:
-    """Why the SDK would refuse to send ``body`` as an event, or ``None`` if it would not.
-
-    It runs the checks a call runs on its body (the model, the 10 MiB limit), without I/O,
-    so that a call's refusal is always about the settings and never mistaken for one
-    about the item. Never raises: whatever the item does while being checked is reported.
-    """
-    try:
-        encode_body(TRACK_CUSTOM_EVENT, body)
-    except (ApiValueError, ApiTypeError) as error:
-        return error
-    except Exception as error:  # RecursionError, a Mapping whose items() fail...
-        return ApiValueError(f"the item cannot be encoded as JSON ({type(error).__name__})")
-    return None
 
 
 def track_events(
@@ -229,30 +159,21 @@ def _refused_settings(events_api: EventsApi) -> Optional[OpenApiException]:
     return None
 
 
+@dataclass
 class _Run:
     """The state one call of :func:`track_events` shares between its worker threads."""
 
-    def __init__(
-        self,
-        events_api: EventsApi,
-        pacer: Pacer,
-        journal: Optional[Journal],
-        policy: RetryPolicy,
-        resend_unknown: bool,
-        on_result: Optional[Callable[[ItemResult], None]],
-        stop: threading.Event,
-    ) -> None:
-        self.events_api = events_api
-        self.pacer = pacer
-        self.journal = journal
-        self.policy = policy
-        self.resend_unknown = resend_unknown
-        self.on_result = on_result
-        self.result = BulkResult()
-        self.stop = stop
-        self.failure: Optional[BaseException] = None
-        self._lock = threading.Lock()
-        self._next_index = 0
+    events_api: EventsApi
+    pacer: Pacer
+    journal: Optional[Journal]
+    policy: RetryPolicy
+    resend_unknown: bool
+    on_result: Optional[Callable[[ItemResult], None]]
+    stop: threading.Event
+    result: BulkResult = field(default_factory=BulkResult)
+    failure: Optional[BaseException] = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _next_index: int = 0
 
     def execute(self, items: Iterator[Any], concurrency: int) -> None:
         workers = [
@@ -289,12 +210,14 @@ class _Run:
             self._stop_run(f"stopped by {type(error).__name__}")
 
     def _track(self, index: int, key: str, body: Any) -> ItemResult:
-        earlier = self.journal.state(key) if self.journal is not None else None
-        if earlier == Outcome.SENT.value:
+        journal = self.journal
+        finished = journal.records.finished(key) if journal is not None else None
+        if finished is Outcome.SENT:
             return ItemResult(index, key, Outcome.SKIPPED, earlier=True)
-        if earlier in (Outcome.REJECTED.value, Outcome.INVALID.value):
+        if finished is not None:
             # Refused before: still not recorded, so counted as refused again, not as done.
-            return ItemResult(index, key, Outcome(earlier), earlier=True)
+            return ItemResult(index, key, finished, earlier=True)
+        earlier = journal.state(key) if journal is not None else None
         if earlier in (SENDING, Outcome.UNKNOWN.value) and not self.resend_unknown:
             return ItemResult(index, key, Outcome.UNKNOWN, earlier=True)
         problem = check_item(body)
@@ -349,16 +272,10 @@ class _Run:
         self.stop.set()
 
     def _outcome_of(self, error: ApiException) -> Outcome:
-        if isinstance(error, (UnauthorizedException, ForbiddenException)):
-            # The keys were refused, not the item: it was not processed, and a rerun with
-            # the right keys must send it.
+        if keys_refused(error):
+            # Not the item's fault: a rerun with the right keys must send it.
             self._stop_run(f"{error.status} {error.key or error.reason}")
-            return Outcome.NOT_SENT
-        if isinstance(error, ApiTransportException):
-            return Outcome.NOT_SENT if error.request_sent is False else Outcome.UNKNOWN
-        if isinstance(error, ServiceException):
-            return Outcome.UNKNOWN
-        return Outcome.REJECTED
+        return outcome_of(error)
 
     def _journaled(self, item: ItemResult) -> ItemResult:
         if self.journal is not None:
@@ -371,7 +288,7 @@ class _Run:
     def _finish(self, item: ItemResult) -> None:
         with self._lock:
             self.result.counts[item.outcome] += 1
-            if item.outcome in (Outcome.REJECTED, Outcome.INVALID):
+            if item.outcome.refused:
                 self.result.rejected.append(item)
             elif item.outcome is Outcome.UNKNOWN:
                 self.result.unknown.append(item)

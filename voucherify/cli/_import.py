@@ -1,12 +1,21 @@
 """``voucherify events import FILE``: every row of an NDJSON or CSV file, tracked in bulk.
 
 The order of work: flags, paths, the journal (locked for this run) and the keys are checked,
-then the CSV header; only then is anything sent. :class:`~voucherify.cli._feed.Feed` hands
-the valid rows to :func:`voucherify.bulk.track_events`, which runs in a background thread
-while this one draws the progress and catches Ctrl-C. The first stops reading and sending,
-lets the calls in flight end and prints the summary; the second exits at once, leaving the
-rows in flight ``sending`` in the journal (unknown to a rerun, which does not resend them).
-Results come back by position; the feed maps them to file lines.
+then the CSV header, then the settings (the SDK's check, which the bulk library runs before
+the first row); only then is anything sent. :class:`Feed` hands the valid rows to
+:func:`voucherify.bulk.track_events`, which runs in a background thread while this one draws
+the progress and catches Ctrl-C. The first stops reading and sending, lets the calls in
+flight end and prints the summary; the second exits at once, leaving the rows in flight
+``sending`` in the journal (unknown to a rerun, which does not resend them). Results come
+back by position; the feed maps them to file lines.
+
+Malformed rows (unreadable, or refused by :func:`voucherify.bulk.check_item`) are reported
+and never handed on, so the bulk library sees only rows it can send, and a row's journal key
+is its position among those (:func:`voucherify.bulk.item_key`): the same file gives the same
+keys on every run. Reading stops early on ``--on-error stop``, on a row whose position the
+journal holds with another body (:meth:`voucherify.bulk.JournalRecords.conflicts`: the file
+changed, and later rows would be sent again), on a refusal of the keys, or on Ctrl-C; the
+bulk library then finishes what it holds and ends.
 """
 
 from __future__ import annotations
@@ -18,14 +27,23 @@ import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Iterator, NoReturn, Optional, TextIO
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn, Optional, TextIO
 
-from voucherify.bulk import Journal, JournalInUseError, Outcome
-from voucherify.cli import _connection, _journal, _rows, _summary
-from voucherify.cli._errors import FAILED, INTERRUPTED, KEYS_REFUSED, OK, USAGE, CliError
-from voucherify.cli._feed import Feed
-from voucherify.cli._progress import FAILED_OUTCOMES, Progress
-from voucherify.cli._rejected import RejectedFile, api_error, problem_error
+from voucherify.bulk import (
+    Journal,
+    JournalInUseError,
+    JournalRecords,
+    Outcome,
+    check_item,
+    item_key,
+    keys_refused,
+    read_journal,
+    track_events,
+)
+from voucherify.cli import _common, _input, _output
+from voucherify.cli._common import FAILED, INTERRUPTED, KEYS_REFUSED, OK, USAGE, CliError
+from voucherify.cli._input import Problem, Row
+from voucherify.cli._output import Progress, RejectedFile, api_error, problem_error
 
 if TYPE_CHECKING:
     from voucherify.bulk import ItemResult
@@ -39,18 +57,18 @@ _MESSAGES_SHOWN = 100
 
 def run(args: argparse.Namespace, stderr: TextIO) -> int:
     """Import ``args.file``; see the module's docstring for the order of work."""
-    file_format = _rows.format_of(args.file, args.format)
+    file_format = _input.format_of(args.file, args.format)
     _check_paths(args)
     journal = None if args.dry_run else _locked_journal(args.journal)
     try:
-        guard = _journal.JournalGuard(args.journal)
-        configuration = None if args.dry_run else _connection.configuration(args)
+        records = _records(args.journal, journal)
+        configuration = None if args.dry_run else _common.configuration(args)
         total = None if args.file == "-" else _count(args.file, file_format)
         with _opened(args.file) as stream:
-            rows = _rows.read(stream, file_format)
+            rows = _input.read(stream, file_format)
             rejected = RejectedFile(args.rejected)
             try:
-                run_ = _Run(args, stderr, rows, guard, journal, rejected, total)
+                run_ = _Run(args, stderr, rows, records, journal, rejected, total)
                 if configuration is None:
                     return run_.dry_run()
                 return run_.send(configuration)
@@ -73,6 +91,23 @@ def _locked_journal(path: Optional[str]) -> Optional[Journal]:
         raise CliError(f"cannot open the journal {path}: {error.strerror}") from None
 
 
+def _records(path: Optional[str], journal: Optional[Journal]) -> JournalRecords:
+    """What the journal holds (read under its lock when this run holds it); refused if the
+    file is not a journal, so that nothing is appended to another kind of file."""
+    if journal is not None:
+        records = journal.records
+    elif path is None:
+        records = JournalRecords()
+    else:
+        try:
+            records = read_journal(path)
+        except OSError as error:
+            raise CliError(f"cannot read the journal {path}: {error.strerror}") from None
+    if not records.is_journal:
+        raise CliError(f"{path} is not a journal of voucherify events import")
+    return records
+
+
 class _Run:
     """One import: the feed, the progress display, the rejected file and what came back."""
 
@@ -80,15 +115,15 @@ class _Run:
         self,
         args: argparse.Namespace,
         stderr: TextIO,
-        rows: Iterator[_rows.Row],
-        guard: _journal.JournalGuard,
+        rows: Iterator[_input.Row],
+        records: JournalRecords,
         journal: Optional[Journal],
         rejected: RejectedFile,
         total: Optional[int],
     ) -> None:
         self.args = args
         self.stderr = stderr
-        self.guard = guard
+        self.records = records
         self.journal = journal
         self.rejected = rejected
         self.stop = threading.Event()
@@ -97,7 +132,7 @@ class _Run:
         mode = "none" if args.dry_run else args.progress
         self.progress = Progress(stderr, mode, total, args.progress_every, args.progress_rows)
         stop_on_malformed = args.on_error == "stop" and not args.dry_run
-        self.feed = Feed(rows, guard, stop_on_malformed, self._malformed)
+        self.feed = Feed(rows, records, stop_on_malformed, self._malformed)
         self.unknown_lines: list[int] = []
         self._lock = threading.Lock()
         self._messages = 0
@@ -106,18 +141,16 @@ class _Run:
 
     def dry_run(self) -> int:
         """Check every row; send nothing; say what a real run would skip."""
-        from voucherify.bulk import item_key
-
         valid = 0
-        earlier: collections.Counter[Optional[str]] = collections.Counter()
+        earlier: collections.Counter[Optional[Outcome]] = collections.Counter()
         for index, body in enumerate(self.feed):
             self.feed.take(index)
             valid += 1
-            earlier[self.guard.earlier(item_key(index, body))] += 1
+            earlier[self.records.finished(item_key(index, body))] += 1
         invalid = self.progress.counts[Outcome.INVALID]
-        refused = earlier[Outcome.REJECTED.value] + earlier[Outcome.INVALID.value]
-        self._print(_summary.dry_run_summary(
-            self.source, valid, invalid, earlier[Outcome.SENT.value], refused, self.feed.stopped
+        refused = sum(count for outcome, count in earlier.items() if outcome and outcome.refused)
+        self._print(_output.dry_run_summary(
+            self.source, valid, invalid, earlier[Outcome.SENT], refused, self.feed.stopped
         ))
         if self.feed.stop_code == USAGE:
             return USAGE
@@ -128,7 +161,6 @@ class _Run:
     def send(self, configuration: Configuration) -> int:
         """Track every valid row; the exit code says how it went."""
         import voucherify
-        from voucherify.bulk import track_events
 
         configuration.connection_pool_maxsize = max(
             configuration.connection_pool_maxsize, self.args.concurrency
@@ -164,8 +196,8 @@ class _Run:
             # The library's own reasons (settings refused, a wait over max_wait) come after
             # any the feed already holds (Ctrl-C, the keys refused).
             code = USAGE if result.settings_error is not None else FAILED
-            self.feed.stop(result.stopped, code)
-        self._print(_summary.import_summary(
+            self.feed.stop(_common.in_cli_terms(result.stopped), code)
+        self._print(_output.import_summary(
             self.source,
             self.progress,
             result.rate_limited,
@@ -221,8 +253,7 @@ class _Run:
         code = self.feed.stop_code
         if code is not None and code in (USAGE, KEYS_REFUSED, INTERRUPTED):
             return code
-        counts = self.progress.counts
-        failed = any(counts[outcome] for outcome in FAILED_OUTCOMES)
+        failed = self.progress.failed
         if failed or self.feed.stopped is not None or self.rejected.failure is not None:
             return FAILED
         return OK
@@ -231,23 +262,21 @@ class _Run:
 
     def _result(self, item: ItemResult) -> None:
         """Count one row's outcome and report it; never raises into the bulk library."""
-        from voucherify.exceptions import ForbiddenException, UnauthorizedException
-
         try:
             line, body = self.feed.take(item.index)
             outcome = item.outcome
-            if isinstance(item.error, (UnauthorizedException, ForbiddenException)):
+            if keys_refused(item.error):
                 # Not the row's fault: not sent (and journaled so), and the run stops.
                 self.feed.stop(f"the API refused the keys: {item.error}", KEYS_REFUSED)
-            elif item.earlier and outcome in (Outcome.REJECTED, Outcome.INVALID):
+            elif item.earlier and outcome.refused:
                 # Refused by an earlier run: not recorded, so not done; the journal keeps it
                 # from being sent again with the same body.
                 error = problem_error("rejected_earlier", "refused by an earlier run, per the "
                                       "journal; not sent again")
-                error["status"] = self.guard.statuses.get(item.key)
+                error["status"] = self.records.statuses.get(item.key)
                 self.rejected.write(line, body, error)
                 self._row_message(line, f"{outcome.value}: {error['message']}")
-            elif outcome in (Outcome.REJECTED, Outcome.INVALID):
+            elif outcome.refused:
                 self.rejected.write(line, body, api_error(item.error))
                 self._row_message(line, f"{outcome.value}: {item.error}")
             elif outcome is Outcome.UNKNOWN:
@@ -263,7 +292,7 @@ class _Run:
         except Exception as error:  # a bug here must not kill a worker thread
             self.progress.message(f"row {item.index + 1} sent: cannot report its result: {error!r}")
 
-    def _malformed(self, row: _rows.Row, problem: _rows.Problem) -> None:
+    def _malformed(self, row: _input.Row, problem: _input.Problem) -> None:
         self.rejected.write(row.line, row.body, problem_error(problem.key, problem.message))
         self._row_message(row.line, problem.message)
         self.progress.count(Outcome.INVALID)
@@ -323,6 +352,85 @@ def _opened(path: str) -> Iterator[IO[bytes]]:
 def _count(path: str, file_format: str) -> Optional[int]:
     try:
         with open(path, "rb") as stream:
-            return _rows.count(stream, file_format)
+            return _input.count(stream, file_format)
     except OSError:
         return None  # reported when the file is opened for reading
+
+
+# -- the feed ---------------------------------------------------------------------------------
+
+OnMalformed = Callable[[Row, Problem], None]
+
+
+class Feed:
+    """An iterator of the valid rows' bodies; see the module's docstring."""
+
+    def __init__(
+        self,
+        rows: Iterable[Row],
+        journal: JournalRecords,
+        stop_on_malformed: bool,
+        on_malformed: OnMalformed,
+    ) -> None:
+        self._rows = rows
+        self._journal = journal
+        self._stop_on_malformed = stop_on_malformed
+        self._on_malformed = on_malformed
+        self._lock = threading.Lock()
+        self._pending: dict[int, tuple[int, Any]] = {}
+        self.handed = 0
+        """How many rows were handed on; the next one's position."""
+        self.stopped: Optional[str] = None
+        """Why reading stopped before the end, or ``None``."""
+        self.stop_code: Optional[int] = None
+
+    def stop(self, reason: str, code: int) -> None:
+        """Read no further; the first reason given is kept."""
+        with self._lock:
+            if self.stopped is None:
+                self.stopped, self.stop_code = reason, code
+
+    def take(self, index: int) -> tuple[int, Any]:
+        """The line and body of the row handed on at ``index``, forgotten once taken."""
+        with self._lock:
+            return self._pending.pop(index)
+
+    def __iter__(self) -> Iterator[Any]:
+        # Workers of the bulk library pull from this one at a time; nothing raised here may
+        # reach them, or a worker thread would die with the row it held.
+        try:
+            for row in self._rows:
+                if self.stopped is not None:
+                    return
+                body = self._check(row)
+                if body is not None:
+                    yield body
+        except Exception as error:
+            self.stop(f"reading the input failed: {error}", FAILED)
+
+    def _check(self, row: Row) -> Optional[Any]:
+        problem = row.problem
+        if problem is None:
+            refusal = check_item(row.body)
+            problem = None if refusal is None else Problem("invalid_body", str(refusal))
+        if problem is not None:
+            self._on_malformed(row, problem)
+            if self._stop_on_malformed:
+                self.stop(f"line {row.line} is malformed and --on-error is stop", FAILED)
+            return None
+        key = item_key(self.handed, row.body)
+        if self._journal.conflicts(key):
+            state = self._journal.state_at(self.handed) or "?"
+            self.stop(
+                f"line {row.line}: the journal holds another row as valid row "
+                f"{self.handed + 1} (recorded as {state}): the input changed since the journal "
+                "was written, and going on could send rows twice, so nothing more was sent. "
+                "To resume this journal, put back the file it was written for; import new or "
+                "fixed rows from a file of their own, with a journal of their own",
+                USAGE,
+            )
+            return None
+        with self._lock:
+            self._pending[self.handed] = (row.line, row.body)
+            self.handed += 1
+        return row.body

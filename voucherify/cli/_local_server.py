@@ -11,14 +11,10 @@ checked here first, so that the message names this command and its flag.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from typing import Any, Optional
 
-from voucherify.cli._errors import CliError
-from voucherify.cli._secrets import TOKEN_ENV
-
-APP_ID_ENV = "VOUCHERIFY_APP_ID"
+from voucherify.cli._common import APP_ID_ENV, TOKEN_ENV, CliError
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,17 +59,12 @@ def _check(args: argparse.Namespace, app_id: Optional[str], token: Optional[str]
 
 
 def _events(path: str) -> Any:
+    from voucherify.testing.__main__ import read_events
+
     try:
-        with open(path, encoding="utf-8") as file:
-            schemas = json.load(file)
+        return read_events(path)
     except OSError as error:
         raise CliError(f"local-server: cannot read --events-file {path}: {error.strerror}") \
             from None
     except ValueError as error:
-        raise CliError(f"local-server: --events-file {path} is not JSON: {error}") from None
-    if not isinstance(schemas, dict):
-        raise CliError(
-            f"local-server: --events-file {path} must hold a JSON object of event names to "
-            'metadata schemas, like {"signed_up": {"plan": "string"}}'
-        )
-    return schemas
+        raise CliError(f"local-server: --events-file {error}") from None

@@ -6,8 +6,9 @@ import argparse
 import json
 from typing import Any, TextIO
 
-from voucherify.cli import _connection
-from voucherify.cli._errors import FAILED, KEYS_REFUSED, OK, USAGE, CliError
+from voucherify.bulk import keys_refused
+from voucherify.cli import _common
+from voucherify.cli._common import FAILED, KEYS_REFUSED, OK, USAGE, CliError
 
 
 def body_from(args: argparse.Namespace) -> dict[str, Any]:
@@ -31,17 +32,16 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
     import voucherify
 
     body = body_from(args)
-    configuration = _connection.configuration(args)
+    configuration = _common.configuration(args)
     with voucherify.ApiClient(configuration) as client:
         try:
             reply = voucherify.EventsApi(client).track_custom_event(
                 events_create_request_body=body
             )
         except (voucherify.ApiValueError, voucherify.ApiTypeError) as error:
-            raise CliError(str(error), USAGE) from None
-        except (voucherify.UnauthorizedException, voucherify.ForbiddenException) as error:
-            raise CliError(str(error), KEYS_REFUSED) from None
+            raise CliError(_common.in_cli_terms(str(error)), USAGE) from None
         except voucherify.OpenApiException as error:
-            raise CliError(str(error), FAILED) from None
+            raise CliError(str(error), KEYS_REFUSED if keys_refused(error) else FAILED) \
+                from None
     print(json.dumps(reply.to_dict(), indent=2, ensure_ascii=False), file=stdout, flush=True)
     return OK

@@ -8,7 +8,8 @@ generated; only generated keys are printed (on stderr). ``--rate-limit N/SECONDS
 ``--client-rate-limit N/SECONDS`` and ``--events-file PATH`` (a JSON object of event names
 to metadata schemas) set limits and definitions. With ``VOUCHERIFY_LOCAL_ADMIN_TOKEN`` set,
 it also answers the admin API under ``/_local/`` (see ``voucherify.testing._admin``); that is
-how :meth:`LocalVoucherify.start_process` drives it.
+how :meth:`LocalVoucherify.start_process` drives it. :func:`main`, :func:`parse_rate_limit`
+and :func:`read_events` are public: the ``voucherify local-server`` command serves through them.
 
 ``run -- CMD ARGS...`` starts a server whose app id and app token are one random key, runs
 ``CMD`` with the variables that :meth:`voucherify.Configuration.from_env` reads in its
@@ -75,13 +76,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve_parser.add_argument(
         "--rate-limit",
-        type=_rate_limit,
+        type=parse_rate_limit,
         metavar="N/SECONDS",
         help="allow N calls to /v1/events per SECONDS (default: no limit)",
     )
     serve_parser.add_argument(
         "--client-rate-limit",
-        type=_rate_limit,
+        type=parse_rate_limit,
         metavar="N/SECONDS",
         help="allow N calls to /client/v1/events per SECONDS per IP (the real API: 5/5)",
     )
@@ -112,7 +113,7 @@ def serve(args: argparse.Namespace) -> int:
         if given is not None:
             keys[name] = given
     try:
-        schemas = None if args.events_file is None else _read_events(args.events_file)
+        schemas = None if args.events_file is None else read_events(args.events_file)
         server = LocalVoucherify(
             host=args.host,
             port=args.port,
@@ -155,8 +156,11 @@ def serve(args: argparse.Namespace) -> int:
         _restore(signal.SIGTERM, previous)
 
 
-def _rate_limit(text: str) -> tuple[int, float]:
-    """``N/SECONDS``, like ``100/60`` or ``5/0.5``."""
+def parse_rate_limit(text: str) -> tuple[int, float]:
+    """``N/SECONDS``, like ``100/60`` or ``5/0.5``; ``argparse.ArgumentTypeError`` if not.
+
+    Public for the ``voucherify local-server`` command, which checks its flag with it.
+    """
     match = _LIMIT.match(text.strip())
     try:
         if match is None:
@@ -169,15 +173,22 @@ def _rate_limit(text: str) -> tuple[int, float]:
     return requests, seconds
 
 
-def _read_events(path: str) -> Any:
-    """The event definitions in ``path``: a JSON object of names to metadata schemas."""
+def read_events(path: str) -> Any:
+    """The event definitions in ``path``: a JSON object of names to metadata schemas.
+
+    ``OSError`` if the file cannot be read, ``ValueError`` (naming ``path``) if it does not
+    hold such an object. Public for the ``voucherify local-server`` command.
+    """
     with open(path, encoding="utf-8") as file:
         try:
             schemas = json.load(file)
         except ValueError as exc:
             raise ValueError(f"{path} is not JSON: {exc}") from None
     if not isinstance(schemas, dict):
-        raise ValueError(f"{path} must hold a JSON object of event names to metadata schemas")
+        raise ValueError(
+            f"{path} must hold a JSON object of event names to metadata schemas, like "
+            '{"signed_up": {"plan": "string"}}'
+        )
     return schemas
 
 
