@@ -5,7 +5,8 @@ there are. This checks the tool's structure: it completes, prints its table and 
 across runs, writes JSON with every expected key and positive numbers, combines the runs into
 medians, and leaves no process behind. It asserts nothing about speed: these machines are too
 noisy for that, and that is what the full run is for. The combining of runs is also checked
-on synthetic numbers, without running anything.
+on synthetic numbers, without running anything; a SIGTERM in the middle of a run must leave
+no process behind, and the benchmark server must exit once its parent's pipe closes.
 """
 
 from __future__ import annotations
