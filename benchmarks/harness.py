@@ -14,48 +14,38 @@ from pathlib import Path
 from typing import Any, Optional
 
 from benchmarks import analysis
-from benchmarks.children import REPO, ChildError, Interpreter, official_sdk, run
-from benchmarks.imports import measure_imports
-from benchmarks.report import (
-    combined_notes,
-    machine,
-    notes_for,
-    render,
-    result_notes,
-    summary_notes,
-)
-from benchmarks.servers import ServerProcess
-from benchmarks.settings import FULL, QUICK, SMOKE, Settings
-from benchmarks.workloads import (
+from benchmarks.measure import (
+    REPO,
+    ChildError,
+    Interpreter,
     measure_bulk_latency,
     measure_bulk_rate_limit,
     measure_calls,
+    measure_imports,
     measure_official_calls,
+    official_sdk,
+    run,
 )
+from benchmarks.report import combined_notes, machine, render, result_notes, summary_notes
+from benchmarks.server import BenchServer
+from benchmarks.settings import FULL, QUICK, SMOKE, Settings
 
 DEFAULT_JSON = REPO / "benchmarks" / "results" / "latest.json"
 DEFAULT_OFFICIAL = REPO / ".venv-official" / "bin" / "python"
-PROBE = (
-    "import json, voucherify; "
-    "print(json.dumps({'version': voucherify.__version__, 'file': voucherify.__file__}))"
-)
+PROBE = ("import json, voucherify; "
+         "print(json.dumps({'version': voucherify.__version__, 'file': voucherify.__file__}))")
 
 
 def _positive(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        number = 0
-    if number < 1:
+    if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return number
+    return int(text)
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python benchmarks/run.py",
-        description="Measure the SDK against its floors; print a table, write JSON.",
-    )
+        description="Measure the SDK against its floors; print a table, write JSON.")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="fewer rounds: under a minute")
     size.add_argument("--smoke", action="store_true",
@@ -65,9 +55,9 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
                         help="measure everything N times in a row and report each number's "
                              "median across the runs, with the spread of each judged one "
                              "(default 1; the README's table uses 5)")
-    default_json = DEFAULT_JSON.relative_to(REPO)
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, metavar="PATH",
-                        help=f"where to write the results (default {default_json})")
+                        help="where to write the results (default "
+                             f"{DEFAULT_JSON.relative_to(REPO)})")
     official = parser.add_mutually_exclusive_group()
     official.add_argument("--official", metavar="PYTHON",
                           help="a python with the official voucherify installed (default: "
@@ -86,16 +76,15 @@ def resolve_official(args: argparse.Namespace) -> tuple[Optional[Interpreter], d
     if args.no_official:
         return None, {"status": "skipped (--no-official)"}
     python = args.official
-    if python is None:
-        if args.smoke:
-            return None, {"status": "skipped (--smoke)"}
-        if not DEFAULT_OFFICIAL.exists():
-            return None, {"status": f"unavailable: no {DEFAULT_OFFICIAL.relative_to(REPO)}"}
-        python = str(DEFAULT_OFFICIAL)
+    if python is None and args.smoke:
+        return None, {"status": "skipped (--smoke)"}
+    if python is None and not DEFAULT_OFFICIAL.exists():
+        return None, {"status": f"unavailable: no {DEFAULT_OFFICIAL.relative_to(REPO)}"}
+    python = python or str(DEFAULT_OFFICIAL)
     interpreter = official_sdk(python)
     try:
-        _, out = run(interpreter, ["-c", PROBE], timeout=60.0)
-        found: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        found: dict[str, Any] = json.loads(
+            run(interpreter, ["-c", PROBE], timeout=60.0)[1].strip().splitlines()[-1])
     except (ChildError, OSError, ValueError, IndexError) as error:
         return None, {"status": f"unavailable: {error}", "python": python}
     if Path(found["file"]).resolve().is_relative_to(REPO / "voucherify"):
@@ -107,8 +96,8 @@ def resolve_official(args: argparse.Namespace) -> tuple[Optional[Interpreter], d
 def measure(settings: Settings, official: Optional[Interpreter], started: float,
             prefix: str = "") -> dict[str, Any]:
     """Every workload once. ``prefix``: put before every log line ("run 2/5: ")."""
-    results: dict[str, Any] = {}
-    with ServerProcess() as server:
+    results: dict[str, Any] = {"official_calls": {"status": "skipped"}}
+    with BenchServer() as server:
         log(started, f"{prefix}imports: {settings.import_rounds} rounds of fresh processes")
         results["imports"] = measure_imports(settings, server, official)
         log(started, f"{prefix}per call: sync and aio, interleaved with their floors")
@@ -116,8 +105,6 @@ def measure(settings: Settings, official: Optional[Interpreter], started: float,
         if official is not None:
             log(started, f"{prefix}per call: the official SDK")
             results["official_calls"] = measure_official_calls(settings, server, official)
-        else:
-            results["official_calls"] = {"status": "skipped"}
     log(started, f"{prefix}bulk: {settings.bulk_events} events against a "
                  f"{settings.bulk_latency * 1e3:.0f} ms server")
     results["bulk_latency"] = measure_bulk_latency(settings)
@@ -133,38 +120,16 @@ def _cell(status: str) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def summarize(results: dict[str, Any]) -> dict[str, float]:
-    """One run's numbers, flat."""
-    summary = analysis.import_summary(results["imports"])
-    summary.update(analysis.call_summary("sync", results["calls"]["sync"]))
-    summary.update(analysis.call_summary("aio", results["calls"]["aio"]))
-    official_calls = results["official_calls"]
-    if official_calls.get("status") == "ok":
-        summary.update(analysis.call_summary("official", official_calls))
-    summary.update(analysis.bulk_summary(results["bulk_latency"], results["bulk_rate_limit"]))
-    return summary
-
-
 def table_rows(summary: dict[str, float], results: dict[str, Any], official_status: str
                ) -> list[analysis.Row]:
-    """The table from ``summary`` (one run's, or the medians across runs). Every number shown
-    comes from ``summary``; ``results`` (the last run's) only says why the official SDK's
-    column is empty, when it is."""
-    import_status = _cell(
-        results["imports"]["official_status"] if official_status == "ok" else official_status
-    )
-    official_calls = "official_sdk_wall_us" in summary
-    calls_status = None if official_calls else _cell(
-        results["official_calls"].get("status", "skipped") if official_status == "ok"
-        else official_status
-    )
-    rows = analysis.import_rows(summary, None if import_status == "ok" else import_status)
-    rows += analysis.call_rows(summary, "sync", "sync `track_custom_event`", calls_status)
-    rows += analysis.call_rows(summary, "aio", "aio `track_custom_event`",
-                               "n/a (no async client)", target_key="aio_call_ratio")
-    rows.append(analysis.server_row(summary))
-    rows += analysis.bulk_rows(summary)
-    return rows
+    """The table from ``summary``; ``results`` (the last run's) only says why the official
+    SDK's column is empty, when it is."""
+    imports = results["imports"]["official_status"] if official_status == "ok" else None
+    calls = results["official_calls"].get("status") if official_status == "ok" else None
+    return analysis.table_rows(
+        summary,
+        None if imports == "ok" else _cell(imports or official_status),
+        None if "official_sdk_wall_us" in summary else _cell(calls or official_status))
 
 
 def _json_safe(value: Any) -> Any:
@@ -178,28 +143,19 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _stop_on_sigterm() -> None:
+def main(argv: Optional[list[str]] = None) -> int:
+    args = parse_args(argv)
+
     def stop(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)
 
-    signal.signal(signal.SIGTERM, stop)
-    if hasattr(signal, "SIGHUP"):
-        signal.signal(signal.SIGHUP, stop)
-
-
-def _verdicts(rows: list[analysis.Row]) -> str:
-    statuses = [row.status for row in rows]
-    return f"{statuses.count('PASS')} PASS, {statuses.count('MISS')} MISS"
-
-
-def main(argv: Optional[list[str]] = None) -> int:
-    args = parse_args(argv)
-    _stop_on_sigterm()
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
     settings = SMOKE if args.smoke else QUICK if args.quick else FULL
     runs: int = args.runs
     started = time.monotonic()
-    meta = machine(settings.mode)
-    meta["runs"] = runs
+    meta = {**machine(settings.mode), "runs": runs}
     official, meta["official"] = resolve_official(args)
     official_status = meta["official"]["status"]
     log(started, f"{settings.mode} run{f', {runs} times' if runs > 1 else ''}; "
@@ -211,37 +167,27 @@ def main(argv: Optional[list[str]] = None) -> int:
         prefix = f"run {index + 1}/{runs}: " if runs > 1 else ""
         run_started = time.monotonic()
         results = measure(settings, official, started, prefix)
-        summary = summarize(results)
+        summary = analysis.summarize(results)
         per_run_result_notes.append(result_notes(results))
-        per_run.append({
-            "summary": summary,
-            "notes": per_run_result_notes[-1] + summary_notes(summary),
-            "duration_s": time.monotonic() - run_started,
-            "loadavg_end": list(os.getloadavg()),
-        })
+        per_run.append({"summary": summary,
+                        "notes": per_run_result_notes[-1] + summary_notes(summary),
+                        "duration_s": time.monotonic() - run_started,
+                        "loadavg_end": list(os.getloadavg())})
         if runs > 1:
-            verdicts = _verdicts(table_rows(summary, results, official_status))
+            statuses = [row.status for row in table_rows(summary, results, official_status)]
             log(started, f"{prefix}done in {per_run[-1]['duration_s']:.0f} s; this run alone: "
-                         f"{verdicts}")
+                         f"{statuses.count('PASS')} PASS, {statuses.count('MISS')} MISS")
     summaries = [run["summary"] for run in per_run]
-    if runs == 1:
-        summary, notes = summaries[0], notes_for(results, summaries[0])
-    else:
-        summary = analysis.combine(summaries)
-        notes = combined_notes(per_run_result_notes, summary, analysis.partial_keys(summaries))
+    summary = analysis.combine(summaries) if runs > 1 else summaries[0]
+    notes = combined_notes(per_run_result_notes, summary, analysis.partial_keys(summaries))
     rows = table_rows(summary, results, official_status)
     spreads = analysis.across_runs(rows, summaries)
     meta["loadavg_end"] = list(os.getloadavg())
     meta["duration_s"] = time.monotonic() - started
     document = {
-        "meta": meta,
-        "settings": settings.as_dict(),
-        "summary": summary,
-        "rows": [row.as_dict() for row in rows],
-        "notes": notes,
-        "runs": runs,
-        "across_runs": [spread.as_dict() for spread in spreads],
-        "per_run": per_run,
+        "meta": meta, "settings": settings.as_dict(), "summary": summary,
+        "rows": [row.as_dict() for row in rows], "notes": notes, "runs": runs,
+        "across_runs": [spread.as_dict() for spread in spreads], "per_run": per_run,
         "results": results,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)

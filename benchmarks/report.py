@@ -11,8 +11,8 @@ import sys
 from importlib import metadata
 from typing import Any, Optional
 
-from benchmarks.analysis import Row, Spread, formatted
-from benchmarks.children import REPO
+from benchmarks.analysis import BULK_KINDS, Row, Spread
+from benchmarks.measure import REPO
 from benchmarks.settings import TARGETS
 
 COLUMNS = ("measurement", "SDK", "floor", "SDK vs floor", "target", "status")
@@ -30,16 +30,13 @@ def _cpu_model() -> str:
 
 
 def _git() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
-                              timeout=10, check=False)
-        return done.stdout.strip()
-
     try:
-        return {"commit": git("rev-parse", "--short", "HEAD"),
-                "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+        described = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7"],
+                                   cwd=REPO, capture_output=True, text=True, timeout=10,
+                                   check=False).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return {"commit": "unknown", "dirty": None}
+    return {"commit": described.removesuffix("-dirty"), "dirty": described.endswith("-dirty")}
 
 
 def _version(package: str) -> str:
@@ -116,14 +113,13 @@ def render_spreads(spreads: list[Spread], runs: int) -> list[str]:
     runs met the target (the table's status is the verdict on the median)."""
     lines = [f"Across {runs} runs (min / median / max; the status above is on the median):", ""]
     for spread in spreads:
-        low, middle, high = (formatted(spread.target_key, value)
+        target = TARGETS[spread.target_key]
+        low, middle, high = (target.shown.format(value)
                              for value in (spread.low, spread.median, spread.high))
         measured = "" if spread.measured == spread.runs else f", measured in {spread.measured}"
         label = re.sub(r" \([^()]*\)$", "", spread.measurement)  # the table has the details
-        lines.append(
-            f"- {label}: {low} / {middle} / {high} ({spread.met} of {spread.runs} runs met "
-            f"{TARGETS[spread.target_key].text}{measured})"
-        )
+        lines.append(f"- {label}: {low} / {middle} / {high} ({spread.met} of {spread.runs} "
+                     f"runs met {target.text}{measured})")
     return lines
 
 
@@ -134,11 +130,6 @@ def _not_same(who: str, calls: dict[str, Any]) -> list[str]:
             for key, what in checks.items() if not calls.get(key, True)]
 
 
-def notes_for(results: dict[str, Any], summary: dict[str, float]) -> list[str]:
-    """Things worth a look that the table does not show."""
-    return result_notes(results) + summary_notes(summary)
-
-
 def result_notes(results: dict[str, Any]) -> list[str]:
     """The notes that come from one run's raw results (requests, connections, failures)."""
     notes: list[str] = []
@@ -146,7 +137,7 @@ def result_notes(results: dict[str, Any]) -> list[str]:
     for mode in ("sync", "aio"):
         notes += _not_same(mode, calls[mode])
     bulk = results["bulk_latency"]
-    for kind in ("track_events", "threads_floor", "aio_gather", "aio_floor"):
+    for kind in BULK_KINDS:
         runs = [run for run in bulk["runs"] if run["kind"] == kind]
         opened = max((run["connections"] or 0 for run in runs), default=0)
         warned = max((run["pool_full_warnings"] for run in runs), default=0)
@@ -200,14 +191,15 @@ def _which_runs(indexes: list[int], runs: int) -> str:
 
 def combined_notes(per_run_result_notes: list[list[str]], summary: dict[str, float],
                    partial: dict[str, int]) -> list[str]:
-    """The notes of several runs: each run's result notes once, saying which runs had it,
-    then the notes on the median summary, then which numbers some runs lack."""
+    """The notes of the table: each run's result notes once (with several runs, saying which
+    runs had it), then the notes on the (median) summary, then which numbers some runs lack."""
     runs = len(per_run_result_notes)
     seen: dict[str, list[int]] = {}
     for index, notes in enumerate(per_run_result_notes):
         for note in notes:
             seen.setdefault(note, []).append(index)
-    out = [f"{note} ({_which_runs(indexes, runs)})" for note, indexes in seen.items()]
+    out = [note if runs == 1 else f"{note} ({_which_runs(indexes, runs)})"
+           for note, indexes in seen.items()]
     out += summary_notes(summary)
     if partial:
         listed = ", ".join(f"{key} ({count})" for key, count in list(partial.items())[:6])

@@ -5,17 +5,23 @@ there are. This checks the tool's structure: it completes, prints its table and 
 across runs, writes JSON with every expected key and positive numbers, combines the runs into
 medians, and leaves no process behind. It asserts nothing about speed: these machines are too
 noisy for that, and that is what the full run is for. The combining of runs is also checked
-on synthetic numbers, without running anything.
+on synthetic numbers, without running anything; a SIGTERM in the middle of a run must leave
+no process behind, and the benchmark server must exit once its parent's pipe closes.
 """
 
 from __future__ import annotations
 
+import base64
+import http.client
 import json
 import math
 import os
+import selectors
+import signal
 import statistics
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -29,6 +35,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks import analysis, harness, report  # noqa: E402
+from benchmarks.server import BenchServer  # noqa: E402
 from benchmarks.settings import TARGETS  # noqa: E402
 
 RUN = REPO / "benchmarks" / "run.py"
@@ -209,6 +216,57 @@ def test_json_has_meta_rows_and_raw_results(smoke_run: dict[str, Any]) -> None:
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
 def test_leaves_no_process_behind(smoke_run: dict[str, Any]) -> None:
     assert _processes_with_marker(smoke_run["run_id"]) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+def test_sigterm_mid_run_stops_every_server_and_worker() -> None:
+    run_id = uuid.uuid4().hex
+    with subprocess.Popen(
+        [sys.executable, str(RUN), "--smoke", "--json", os.devnull], cwd=REPO,
+        env={**os.environ, MARKER: run_id}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    ) as popen:
+        assert popen.stderr is not None
+        seen, deadline = b"", time.monotonic() + TIMEOUT
+        with selectors.DefaultSelector() as selector:
+            selector.register(popen.stderr, selectors.EVENT_READ)
+            # The per-call worker runs while the benchmark server serves it.
+            while b"per call:" not in seen and time.monotonic() < deadline:
+                if selector.select(deadline - time.monotonic()):
+                    chunk = os.read(popen.stderr.fileno(), 4096)
+                    assert chunk, seen.decode(errors="replace")[-2000:]
+                    seen += chunk
+        assert b"per call:" in seen
+        time.sleep(0.5)
+        children = _processes_with_marker(run_id)
+        assert len(children) >= 3  # at least the harness, the server and a worker
+        popen.send_signal(signal.SIGTERM)
+        assert popen.wait(timeout=30) == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 10.0
+    while _processes_with_marker(run_id) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_with_marker(run_id) == []
+
+
+def test_server_answers_records_the_last_post_and_stops_with_its_parents_pipe() -> None:
+    with BenchServer() as server:
+        connection = http.client.HTTPConnection(server.url[len("http://"):], timeout=10.0)
+        try:
+            connection.request("POST", "/v1/events", body=b'{"event": "x"}',
+                               headers={"X-Check": "1"})
+            reply = connection.getresponse()
+            assert reply.status == 200 and json.loads(reply.read())["object"] == "event"
+        finally:
+            connection.close()
+        last = server.get("/__last")
+        assert last["head"].startswith("POST /v1/events HTTP/1.1\r\n")
+        assert "X-Check: 1" in last["head"]
+        assert base64.b64decode(last["body"]) == b'{"event": "x"}'
+        stats = server.get("/__stats")
+        assert stats["requests"] == 1 and stats["connections"] >= 2
+        assert stats["cpu_seconds"] > 0
+        child = server._popen
+    # Leaving closed the child's standard input, and it exited on that alone.
+    assert child.returncode == 0
 
 
 def _row(measurement: str, status: str, target_key: str = "", summary_key: str = ""
