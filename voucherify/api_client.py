@@ -15,7 +15,7 @@ import urllib3
 from voucherify._client_base import BaseApiClient
 from voucherify._pipeline.exchange import exchange
 from voucherify._pipeline.operation import Operation, RequestOptions, ResponseT
-from voucherify._pipeline.steps import Reply, Sleep
+from voucherify._pipeline.steps import Reply, Send, Sleep
 from voucherify.api_response import ApiResponse
 from voucherify.exceptions import ApiTransportException
 from voucherify.rest import RESTClientObject
@@ -73,14 +73,7 @@ class ApiClient(BaseApiClient):
                     outcome = None
                 else:
                     try:
-                        outcome = self.rest_client.send(
-                            request.method,
-                            request.url,
-                            request.headers,
-                            request.body,
-                            step.timeouts,
-                            step.deadline_at,
-                        )
+                        outcome = self.rest_client.send(request, step)
                     except ApiTransportException as error:
                         outcome = error
                 step = steps.send(outcome)
@@ -106,12 +99,4 @@ class ApiClient(BaseApiClient):
             deadline_at = time.monotonic() + deadline
             connect, read = timeouts or (None, None)
             timeouts = (deadline if connect is None else min(connect, deadline), read)
-        return self.rest_client.request(
-            request.method,
-            request.url,
-            request.headers,
-            request.body,
-            timeouts,
-            preload_content=False,
-            deadline_at=deadline_at,
-        )
+        return self.rest_client.request(request, Send(timeouts, deadline_at), preload_content=False)
