@@ -7,12 +7,12 @@ context manager, or call :meth:`ApiClient.close`, to release its connections.
 from __future__ import annotations
 
 import time
-from types import TracebackType
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import urllib3
 
 from voucherify._client_base import BaseApiClient
+from voucherify._closing import Closing
 from voucherify._pipeline.exchange import exchange
 from voucherify._pipeline.operation import Operation, RequestOptions, ResponseT
 from voucherify._pipeline.steps import Reply, Send, Sleep
@@ -21,7 +21,7 @@ from voucherify.exceptions import ApiTransportException
 from voucherify.rest import RESTClientObject
 
 
-class ApiClient(BaseApiClient):
+class ApiClient(BaseApiClient, Closing):
     """Sends operations for the API classes (:class:`~voucherify.EventsApi`...) over urllib3.
 
     :param configuration: host, keys and connection settings; the default
@@ -34,17 +34,6 @@ class ApiClient(BaseApiClient):
 
     def _open_transport(self) -> None:
         self.rest_client = RESTClientObject(self.configuration)
-
-    def __enter__(self) -> ApiClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc_value: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close every pooled connection; the client opens new ones if used again."""
