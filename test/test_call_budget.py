@@ -27,6 +27,7 @@ import urllib3
 
 import voucherify
 from voucherify._pipeline.request import prepare_request
+from voucherify._pipeline.steps import Send
 from voucherify.api.events_api import TRACK_CUSTOM_EVENT
 
 from conftest import EXAMPLE_RESPONSE, make_configuration
@@ -81,11 +82,10 @@ def test_a_call_stays_within_its_budget_over_the_floor(server: RawServer) -> Non
         def sdk() -> None:
             api.track_custom_event(events_create_request_body=BODY)
 
+        step = Send(request.timeouts, 1e12)
+
         def transport() -> None:
-            client.rest_client.send(
-                request.method, request.url, request.headers, request.body,
-                request.timeouts, 1e12,
-            )
+            client.rest_client.send(request, step)
 
         def floor() -> None:
             response = pool.request("POST", request.url, body=request.body,

@@ -68,9 +68,7 @@ def test_the_sync_transport_answers_with_a_reply() -> None:
     with RawServer(reply(b"201 Created", OK_BODY)) as server:
         request = prepared(server.url)
         with voucherify.ApiClient(make_configuration(server.url)) as client:
-            answer = client.rest_client.send(
-                request.method, request.url, request.headers, request.body, (5.0, 5.0), None
-            )
+            answer = client.rest_client.send(request, Send((5.0, 5.0), None))
     assert type(answer) is Reply
     assert (answer.status, answer.reason, answer.body) == (201, "Created", OK_BODY)
     assert answer.headers["Content-Length"] == str(len(OK_BODY))
@@ -81,9 +79,7 @@ def test_the_async_transport_answers_with_a_reply() -> None:
     async def send(url: str) -> Reply:
         request = prepared(url)
         async with aio.ApiClient(make_configuration(url)) as client:
-            return await client.rest_client.send(
-                request.method, request.url, request.headers, request.body, (5.0, 5.0), None
-            )
+            return await client.rest_client.send(request, Send((5.0, 5.0), None))
 
     with RawServer(reply(b"201 Created", OK_BODY)) as server:
         answer = asyncio.run(asyncio.wait_for(send(server.url), 20))

@@ -7,21 +7,21 @@ context manager, or call :meth:`ApiClient.close`, to release its connections.
 from __future__ import annotations
 
 import time
-from types import TracebackType
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import urllib3
 
 from voucherify._client_base import BaseApiClient
+from voucherify._closing import Closing
 from voucherify._pipeline.exchange import exchange
 from voucherify._pipeline.operation import Operation, RequestOptions, ResponseT
-from voucherify._pipeline.steps import Reply, Sleep
+from voucherify._pipeline.steps import Reply, Send, Sleep
 from voucherify.api_response import ApiResponse
 from voucherify.exceptions import ApiTransportException
 from voucherify.rest import RESTClientObject
 
 
-class ApiClient(BaseApiClient):
+class ApiClient(BaseApiClient, Closing):
     """Sends operations for the API classes (:class:`~voucherify.EventsApi`...) over urllib3.
 
     :param configuration: host, keys and connection settings; the default
@@ -34,17 +34,6 @@ class ApiClient(BaseApiClient):
 
     def _open_transport(self) -> None:
         self.rest_client = RESTClientObject(self.configuration)
-
-    def __enter__(self) -> ApiClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc_value: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close every pooled connection; the client opens new ones if used again."""
@@ -73,14 +62,7 @@ class ApiClient(BaseApiClient):
                     outcome = None
                 else:
                     try:
-                        outcome = self.rest_client.send(
-                            request.method,
-                            request.url,
-                            request.headers,
-                            request.body,
-                            step.timeouts,
-                            step.deadline_at,
-                        )
+                        outcome = self.rest_client.send(request, step)
                     except ApiTransportException as error:
                         outcome = error
                 step = steps.send(outcome)
@@ -106,12 +88,4 @@ class ApiClient(BaseApiClient):
             deadline_at = time.monotonic() + deadline
             connect, read = timeouts or (None, None)
             timeouts = (deadline if connect is None else min(connect, deadline), read)
-        return self.rest_client.request(
-            request.method,
-            request.url,
-            request.headers,
-            request.body,
-            timeouts,
-            preload_content=False,
-            deadline_at=deadline_at,
-        )
+        return self.rest_client.request(request, Send(timeouts, deadline_at), preload_content=False)

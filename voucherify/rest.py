@@ -17,7 +17,7 @@ import ssl
 import threading
 import weakref
 from functools import lru_cache
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import urllib3
 from urllib3 import exceptions as u3
@@ -31,7 +31,7 @@ from voucherify._pipeline.failures import Kind, Phase, Progress, current_progres
 from voucherify._pipeline.headers import forbidden_header_error
 from voucherify._pipeline.proxies import proxy_route
 from voucherify._pipeline.reply_limit import READ_CHUNK, ReplyBody, max_response_bytes
-from voucherify._pipeline.steps import Reply, Timeouts
+from voucherify._pipeline.steps import Reply, Send, Timeouts
 from voucherify._pipeline.urls import proxy_for
 from voucherify.configuration import Configuration
 from voucherify.exceptions import (
@@ -40,6 +40,9 @@ from voucherify.exceptions import (
     ApiTransportException,
     ApiValueError,
 )
+
+if TYPE_CHECKING:
+    from voucherify._pipeline.request import PreparedRequest
 
 __all__ = ["ApiException", "RESTClientObject", "RESTResponse", "translate_transport_error"]
 
@@ -194,31 +197,26 @@ class RESTClientObject:
             return manager
 
     def request(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        body: Optional[bytes],
-        timeouts: Timeouts,
-        preload_content: bool = True,
-        deadline_at: Optional[float] = None,
+        self, request: PreparedRequest, step: Send, preload_content: bool = True
     ) -> urllib3.BaseHTTPResponse:
-        """Send one request; redirects are not followed, so keys never go to another origin.
+        """Send ``request`` once, with ``step``'s timeouts; redirects are not followed, so
+        keys never go to another origin.
 
-        With ``deadline_at`` (a ``time.monotonic()`` value), every read of the reply, the
-        ones its caller makes later included, gives up when it passes.
+        With ``step.deadline_at`` (a ``time.monotonic()`` value), every read of the reply,
+        the ones its caller makes later included, gives up when it passes.
         """
+        url = request.url
         progress = Progress()
         token = current_progress.set(progress)
-        deadline_token = current_deadline.set(deadline_at)
+        deadline_token = current_deadline.set(step.deadline_at)
         try:
             opener, target = self._route_for(url)
             return opener.urlopen(
-                method,
+                request.method,
                 target,
-                body=body,
-                headers=headers,
-                timeout=_timeout(timeouts),
+                body=request.body,
+                headers=request.headers,
+                timeout=_timeout(step.timeouts),
                 retries=_NO_RETRIES,
                 redirect=False,
                 preload_content=preload_content,
@@ -235,29 +233,24 @@ class RESTClientObject:
             current_deadline.reset(deadline_token)
             current_progress.reset(token)
 
-    def send(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        body: Optional[bytes],
-        timeouts: Timeouts,
-        deadline_at: Optional[float],
-    ) -> Reply:
-        """Send one request and read the whole reply, giving up at ``deadline_at``.
+    def send(self, request: PreparedRequest, step: Send) -> Reply:
+        """Send ``request`` for one attempt and read the whole reply by ``step.deadline_at``.
 
-        ``deadline_at`` is a ``time.monotonic()`` value (``None``: no deadline) that bounds
-        every read of the reply, so a server trickling it byte by byte is cut off too. The
-        body is read in chunks and refused past ``configuration.max_response_bytes``.
+        ``step.deadline_at`` is a ``time.monotonic()`` value (``None``: no deadline) that
+        bounds every read of the reply, so a server trickling it byte by byte is cut off too.
+        The body is refused past ``configuration.max_response_bytes``; it is read in one read
+        when its ``Content-Length`` bounds it (fewer calls), in chunks otherwise.
         """
         limit = max_response_bytes(self._configuration)
-        response = self.request(
-            method, url, headers, body, timeouts, preload_content=False, deadline_at=deadline_at
-        )
+        response = self.request(request, step, preload_content=False)
         try:
-            reply = ReplyBody(limit, response.status, response.headers)
-            for chunk in response.stream(READ_CHUNK):
-                reply.add(chunk)
+            headers = response.headers
+            reply = ReplyBody(limit, response.status, headers)
+            if _read_at_once(headers):
+                reply.add(response.read())
+            else:
+                for chunk in response.stream(READ_CHUNK):
+                    reply.add(chunk)
         except ApiResponseTooLargeException:
             response.close()  # the rest is unread: the connection must not be reused
             raise
@@ -283,6 +276,18 @@ class RESTClientObject:
         for pool in pools:
             if isinstance(pool, HTTPConnectionPool):
                 pool.close()
+
+
+def _read_at_once(headers: urllib3.HTTPHeaderDict) -> bool:
+    """Whether a reply's body can be read in one read: a length that bounds it (the one
+    :class:`ReplyBody` checked against the limit), not chunked, and nothing to decode."""
+    declared = headers.get("Content-Length")
+    if declared is None or not (declared.isascii() and declared.isdigit()):
+        return False
+    if "Transfer-Encoding" in headers:
+        return False
+    encoding = headers.get("Content-Encoding")
+    return encoding is None or encoding.strip().lower() == "identity"
 
 
 def _pool_args(configuration: Configuration) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """How much of a reply body the SDK reads: one rule that both transports apply as they read.
 
 A transport reads the body in decoded chunks of at most :data:`READ_CHUNK` bytes and hands
-each to a :class:`ReplyBody`, which counts them against ``Configuration.max_response_bytes``.
+each to a :class:`ReplyBody`, which counts them against ``Configuration.max_response_bytes``
+(the sync one reads a plain body whose ``Content-Length`` this checked in one read).
 A body that goes past the limit (a gzip bomb, an endless chunked body) or a
 ``Content-Length`` that declares more ends the read with
 :class:`~voucherify.exceptions.ApiResponseTooLargeException`, so a reply never holds more

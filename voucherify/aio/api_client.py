@@ -75,14 +75,7 @@ class ApiClient(BaseApiClient):
                     outcome = None
                 else:
                     try:
-                        outcome = await self.rest_client.send(
-                            request.method,
-                            request.url,
-                            request.headers,
-                            request.body,
-                            step.timeouts,
-                            step.deadline_at,
-                        )
+                        outcome = await self.rest_client.send(request, step)
                     except ApiTransportException as error:
                         outcome = error
                 step = steps.send(outcome)
@@ -101,7 +94,4 @@ class ApiClient(BaseApiClient):
         Release it with ``async with response:`` or ``response.release()``.
         """
         request = self._prepare(operation, body, header_args, options)
-        return await self.rest_client.request(
-            request.method, request.url, request.headers, request.body, request.timeouts,
-            request.deadline,
-        )
+        return await self.rest_client.request(request, request.timeouts, request.deadline)

@@ -19,7 +19,7 @@ import threading
 import time
 import weakref
 from functools import lru_cache
-from typing import Any, AsyncGenerator, Optional
+from typing import TYPE_CHECKING, Any, AsyncGenerator, Optional
 
 from voucherify._pipeline import failures
 from voucherify._pipeline.failures import Kind, Phase, Progress, current_progress
@@ -31,7 +31,7 @@ from voucherify._pipeline.reply_limit import (
     max_response_bytes,
     too_large,
 )
-from voucherify._pipeline.steps import Reply, Timeouts
+from voucherify._pipeline.steps import Reply, Send, Timeouts
 from voucherify._pipeline.urls import proxy_for
 from voucherify.configuration import Configuration
 from voucherify.exceptions import (
@@ -39,6 +39,9 @@ from voucherify.exceptions import (
     ApiTransportException,
     ApiValueError,
 )
+
+if TYPE_CHECKING:
+    from voucherify._pipeline.request import PreparedRequest
 
 try:
     import aiohttp
@@ -265,15 +268,13 @@ class AsyncRESTClientObject:
         return self._proxies[url]
 
     async def request(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        body: Optional[bytes],
-        timeouts: Timeouts,
-        deadline: Optional[float] = None,
+        self, request: PreparedRequest, timeouts: Timeouts, deadline: Optional[float] = None
     ) -> aiohttp.ClientResponse:
-        """Send one request and return the reply unread; redirects are never followed."""
+        """Send ``request`` once and return the reply unread; redirects are never followed.
+
+        ``deadline`` is the seconds the whole exchange may take (``None``: no limit).
+        """
+        url, headers, body = request.url, request.headers, request.body
         connect, read = timeouts or (None, None)
         if deadline is not None:
             # Whole milliseconds, rounded down, so that calls share a few cached timeouts.
@@ -288,7 +289,7 @@ class AsyncRESTClientObject:
         try:
             session = await self._session_for_loop()
             return await session.request(
-                method,
+                request.method,
                 url,
                 data=body,
                 headers=headers,
@@ -307,24 +308,17 @@ class AsyncRESTClientObject:
         finally:
             current_progress.reset(token)
 
-    async def send(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        body: Optional[bytes],
-        timeouts: Timeouts,
-        deadline_at: Optional[float],
-    ) -> Reply:
-        """Send one request and read the whole reply, all before ``deadline_at``.
+    async def send(self, request: PreparedRequest, step: Send) -> Reply:
+        """Send ``request`` for one attempt and read the whole reply before ``step.deadline_at``.
 
-        ``deadline_at`` is a ``time.monotonic()`` value; aiohttp's ``total`` timeout then
-        bounds connecting, sending and every read, so a trickled reply is cut off too. The
-        body is read in chunks and refused past ``configuration.max_response_bytes``.
+        ``step.deadline_at`` is a ``time.monotonic()`` value; aiohttp's ``total`` timeout
+        then bounds connecting, sending and every read, so a trickled reply is cut off too.
+        The body is read in chunks and refused past ``configuration.max_response_bytes``.
         """
         limit = max_response_bytes(self._configuration)
+        deadline_at = step.deadline_at
         deadline = None if deadline_at is None else max(deadline_at - time.monotonic(), 0.001)
-        response = await self.request(method, url, headers, body, timeouts, deadline)
+        response = await self.request(request, step.timeouts, deadline)
         if 100 <= response.status <= 199:
             # aiohttp skips interim replies itself; a 1xx left is a 101, which the SDK never
             # asks for, and nothing says where the real reply starts.

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional
 
 from typing_extensions import Unpack
 
+from voucherify._closing import Closing
 from voucherify.testing._endpoints import Endpoints, Settings
 from voucherify.testing._fault_queue import FaultQueue
 from voucherify.testing._options import ServerOptions, make_key, normalized_origins
@@ -30,7 +30,7 @@ _POLL_SECONDS = 0.05
 """How often the serving loop checks for a stop request; bounds how long ``stop`` takes."""
 
 
-class LocalVoucherify:
+class LocalVoucherify(Closing):
     """A local HTTP server that answers the Events API as the strict contract describes.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`::
@@ -141,16 +141,12 @@ class LocalVoucherify:
         server.server_close()
         thread.join()
 
-    def __enter__(self) -> LocalVoucherify:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc_value: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
+    def close(self) -> None:
+        """The same as :meth:`stop`; ``with`` calls it when the block ends."""
         self.stop()
+
+    def __enter__(self) -> LocalVoucherify:
+        return self.start()  # unlike the other ``with`` objects, it starts serving here
 
     @property
     def running(self) -> bool:

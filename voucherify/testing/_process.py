@@ -19,11 +19,11 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any, Mapping, Optional
 
 from typing_extensions import Unpack
 
+from voucherify._closing import Closing
 from voucherify.testing._admin import KEY_ENV, TOKEN_ENV, TOKEN_HEADER, request_from_json
 from voucherify.testing._fault_queue import check_injection
 from voucherify.testing._options import ServerOptions, make_key, normalized_origins
@@ -46,7 +46,7 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
 """The directory holding ``voucherify``, so that the child imports this very copy."""
 
 
-class LocalVoucherifyProcess:
+class LocalVoucherifyProcess(Closing):
     """A running child-process stand-in, with :class:`LocalVoucherify`'s query and control surface.
 
     Make one with :meth:`LocalVoucherify.start_process`. It is already serving; use it as a
@@ -174,15 +174,8 @@ class LocalVoucherifyProcess:
             self._snapshot = None  # the child is gone or hung; its records went with it
         _end(self._popen, self._output)
 
-    def __enter__(self) -> LocalVoucherifyProcess:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc_value: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
+    def close(self) -> None:
+        """The same as :meth:`stop`; ``with`` calls it when the block ends."""
         self.stop()
 
     @property
