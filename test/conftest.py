@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Iterator
 
 import pytest
@@ -79,3 +80,16 @@ def tls_server(ca: trustme.CA) -> Iterator[HTTPServer]:
     yield server
     server.clear()
     server.stop()
+
+
+def cli_environment(
+    monkeypatch: pytest.MonkeyPatch, host: str, app_id: str, app_token: str
+) -> dict[str, str]:
+    """Point this process's ``VOUCHERIFY_*`` variables at ``host`` with these keys (and drop
+    the ones that would change a run); return the environment, for child processes too."""
+    for name in ("VOUCHERIFY_REGION", "VOUCHERIFY_LOG"):
+        monkeypatch.delenv(name, raising=False)
+    keys = {"VOUCHERIFY_HOST": host, "VOUCHERIFY_APP_ID": app_id, "VOUCHERIFY_APP_TOKEN": app_token}
+    for name, value in keys.items():
+        monkeypatch.setenv(name, value)
+    return dict(os.environ)

@@ -22,6 +22,8 @@ import voucherify
 from voucherify.cli.__main__ import main
 from voucherify.testing import LocalVoucherify, faults
 
+from conftest import cli_environment
+
 APP_ID = "app-cli-0001"
 TOKEN = "sk_cli_SECRET_do_not_leak_7731"
 WRONG_TOKEN = "sk_cli_WRONG_also_secret_5120"
@@ -37,16 +39,7 @@ def server() -> Iterator[LocalVoucherify]:
 @pytest.fixture
 def env(server: LocalVoucherify, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The stand-in's URL and keys in this process's environment, and as a dict for children."""
-    for name in ("VOUCHERIFY_REGION", "VOUCHERIFY_LOG"):
-        monkeypatch.delenv(name, raising=False)
-    keys = {
-        "VOUCHERIFY_HOST": server.url,
-        "VOUCHERIFY_APP_ID": APP_ID,
-        "VOUCHERIFY_APP_TOKEN": TOKEN,
-    }
-    for name, value in keys.items():
-        monkeypatch.setenv(name, value)
-    return dict(os.environ)
+    return cli_environment(monkeypatch, server.url, APP_ID, TOKEN)
 
 
 @dataclass

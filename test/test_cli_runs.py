@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import re
 import signal
 import subprocess
@@ -25,6 +24,8 @@ from voucherify.bulk._journal import read_entries
 from voucherify.cli.__main__ import main
 from voucherify.testing import LocalVoucherify, faults
 
+from conftest import cli_environment
+
 APP_ID = "app-cli-runs-01"
 TOKEN = "sk_cli_runs_SECRET_3390"
 
@@ -37,13 +38,7 @@ def server() -> Iterator[LocalVoucherify]:
 
 @pytest.fixture
 def env(server: LocalVoucherify, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for name in ("VOUCHERIFY_REGION", "VOUCHERIFY_LOG"):
-        monkeypatch.delenv(name, raising=False)
-    keys = {"VOUCHERIFY_HOST": server.url, "VOUCHERIFY_APP_ID": APP_ID,
-            "VOUCHERIFY_APP_TOKEN": TOKEN}
-    for name, value in keys.items():
-        monkeypatch.setenv(name, value)
-    return dict(os.environ)
+    return cli_environment(monkeypatch, server.url, APP_ID, TOKEN)
 
 
 def events_file(path: Path, count: int) -> Path:
