@@ -91,6 +91,19 @@ class PreparedRequest(CallTarget):
         self.body = body
 
 
+class EncodedBody:
+    """A body that :func:`encode_body` already validated and encoded, sent as it is.
+
+    The outbox stores an event's bytes when it is tracked and sends those same bytes later;
+    checking them again would let a later release of the SDK refuse what it already took.
+    """
+
+    __slots__ = ("payload",)
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+
+
 TargetCache = dict[str, tuple[tuple[Any, ...], CallTarget]]
 """A client's call targets by operation name, each with the settings it was built from."""
 
@@ -364,6 +377,8 @@ def encode_body(operation: Operation[Any], body: Any) -> Optional[bytes]:
         if body is not None:
             raise ApiTypeError(f"{operation.name}() sends no body; got {type(body).__name__}")
         return None
+    if type(body) is EncodedBody:
+        return body.payload
     if body is None:
         raise ApiValueError(f"{operation.name}(): {operation.body_param} is required")
     if not isinstance(body, (dict, BaseModel)):

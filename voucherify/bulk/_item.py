@@ -31,7 +31,7 @@ def item_key(index: int, body: Any) -> str:
         ).encode("utf-8", "surrogatepass")
     except Exception:  # RecursionError too: anything the item does while being encoded
         try:
-            text = encode_body(TRACK_CUSTOM_EVENT, body)
+            text = encode_event(body)
         except Exception:
             text = None
     digest = "unencodable" if text is None else hashlib.sha256(text).hexdigest()[:16]
@@ -46,6 +46,14 @@ def key_position(key: str) -> Optional[int]:
     return int(position)
 
 
+def encode_event(body: Any) -> bytes:
+    """``body`` validated and encoded exactly as ``EventsApi.track_custom_event`` would send
+    it; raises what that call raises for a bad body (``ApiValueError``, ``ApiTypeError``)."""
+    payload = encode_body(TRACK_CUSTOM_EVENT, body)
+    assert payload is not None  # the operation sends a body
+    return payload
+
+
 def check_item(body: Any) -> Optional[OpenApiException]:
     """Why the SDK would refuse to send ``body`` as an event, or ``None`` if it would not.
 
@@ -54,7 +62,7 @@ def check_item(body: Any) -> Optional[OpenApiException]:
     about the item. Never raises: whatever the item does while being checked is reported.
     """
     try:
-        encode_body(TRACK_CUSTOM_EVENT, body)
+        encode_event(body)
     except (ApiValueError, ApiTypeError) as error:
         return error
     except Exception as error:  # RecursionError, a Mapping whose items() fail...

@@ -15,12 +15,91 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Optional
 
 from voucherify.rate_limit import RateLimit
 
 _PAUSE_WITHOUT_HINT = 1.0
 """Seconds to hold back after a 429 or an exhausted window that says nothing of when to retry."""
+
+
+@dataclass
+class PaceState:
+    """What pacing knows, with no clock and no lock of its own: the rule both bulk runs (one
+    process, :class:`Pacer`) and the outbox (many processes, this state kept in its store)
+    apply. Times are on whatever clock the caller passes as ``now``."""
+
+    next_slot: float = 0.0
+    """When the next call may go, under ``max_rate``."""
+    remaining: Optional[int] = None
+    """Calls estimated left in the API's current window; ``None`` when unknown."""
+    window_end: float = 0.0
+    paused_until: float = 0.0
+    """No call before this: a 429 asked for it (or the caller paused for its own reasons)."""
+
+    def grant(self, now: float, interval: float = 0.0) -> float:
+        """Seconds to wait before a call may go; at 0, the call is counted as sent."""
+        if now < self.paused_until:
+            return self.paused_until - now
+        if self.remaining is not None and self.remaining <= 0:
+            if now < self.window_end:
+                return self.window_end - now
+            self.remaining = None  # a new window: the next reply will say how much is left
+        if interval:
+            if now < self.next_slot:
+                return self.next_slot - now
+            self.next_slot = max(now, self.next_slot) + interval
+        if self.remaining is not None:
+            self.remaining -= 1
+        return 0.0
+
+    def learn(
+        self,
+        rate_limit: Optional[RateLimit],
+        status: Optional[int],
+        now: float,
+        in_flight: int,
+        max_wait: float,
+        wall_now: Optional[float] = None,
+    ) -> bool:
+        """Learn from one finished call (``status`` None: no reply), ``in_flight`` other calls
+        still out. ``wall_now`` is the Unix time at ``now`` (``now`` itself by default), to
+        place ``X-Rate-Limit-Retry`` on the caller's clock.
+
+        ``False`` when it was a 429 demanding a wait longer than ``max_wait``, which is then
+        not waited out: the caller decides what becomes of the call.
+        """
+        within = True
+        if status == 429:
+            wait = rate_limit.seconds_to_wait() if rate_limit is not None else None
+            if wait is None:
+                wait = _PAUSE_WITHOUT_HINT
+            if wait <= max_wait:
+                self.paused_until = max(self.paused_until, now + wait)
+            else:  # inf and NaN included: NaN is never <= anything
+                within = False
+        if rate_limit is None or rate_limit.remaining is None:
+            return within
+        wall = now if wall_now is None else wall_now
+        window_end = now + (
+            _bounded(rate_limit.retry_at - wall, max_wait)
+            if rate_limit.retry_at is not None
+            else _PAUSE_WITHOUT_HINT
+        )
+        estimate = rate_limit.remaining - in_flight
+        if window_end > self.window_end + 0.5 or self.remaining is None:
+            self.remaining, self.window_end = estimate, window_end  # a later window
+        else:
+            self.remaining = min(self.remaining, estimate)
+        return within
+
+
+def _bounded(seconds: float, max_wait: float) -> float:
+    """``seconds`` within ``[0, max_wait]``; NaN counts as 0."""
+    if seconds > max_wait:
+        return max_wait
+    return seconds if seconds > 0 else 0.0
 
 
 class Pacer:
@@ -30,10 +109,7 @@ class Pacer:
         self._interval = 0.0 if not max_rate else 1.0 / max_rate
         self.max_wait = max_wait
         self._lock = threading.Lock()
-        self._next_slot = 0.0
-        self._remaining: Optional[int] = None
-        self._window_end = 0.0
-        self._paused_until = 0.0
+        self._state = PaceState()
         self.in_flight = 0
         self.rate_limited = 0
         """How many 429 replies came back."""
@@ -42,27 +118,12 @@ class Pacer:
         """Wait until a call may be sent; ``False`` if ``stop`` was set meanwhile."""
         while not stop.is_set():
             with self._lock:
-                wait = self._wait_needed(time.monotonic())
+                wait = self._state.grant(time.monotonic(), self._interval)
                 if wait <= 0:
-                    if self._remaining is not None:
-                        self._remaining -= 1
                     self.in_flight += 1
                     return True
             stop.wait(min(wait, 0.5))
         return False
-
-    def _wait_needed(self, now: float) -> float:
-        if now < self._paused_until:
-            return self._paused_until - now
-        if self._remaining is not None and self._remaining <= 0:
-            if now < self._window_end:
-                return self._window_end - now
-            self._remaining = None  # a new window: the next reply will say how much is left
-        if self._interval:
-            if now < self._next_slot:
-                return self._next_slot - now
-            self._next_slot = max(now, self._next_slot) + self._interval
-        return 0.0
 
     def observe(self, rate_limit: Optional[RateLimit], status: Optional[int]) -> bool:
         """Learn from one finished call: its rate-limit headers and status (None: no reply).
@@ -70,35 +131,11 @@ class Pacer:
         ``False`` when it was a 429 demanding a wait longer than ``max_wait``: the pacer
         does not wait that out, and the item must not be sent again.
         """
-        now = time.monotonic()
-        within = True
         with self._lock:
             self.in_flight -= 1
             if status == 429:
                 self.rate_limited += 1
-                wait = rate_limit.seconds_to_wait() if rate_limit is not None else None
-                if wait is None:
-                    wait = _PAUSE_WITHOUT_HINT
-                if wait <= self.max_wait:
-                    self._paused_until = max(self._paused_until, now + wait)
-                else:  # inf and NaN included: NaN is never <= anything
-                    within = False
-            if rate_limit is None or rate_limit.remaining is None:
-                return within
-            window_end = now + (
-                self._bounded(rate_limit.retry_at - time.time())
-                if rate_limit.retry_at is not None
-                else _PAUSE_WITHOUT_HINT
+            return self._state.learn(
+                rate_limit, status, time.monotonic(), self.in_flight, self.max_wait,
+                wall_now=time.time(),
             )
-            estimate = rate_limit.remaining - self.in_flight
-            if window_end > self._window_end + 0.5 or self._remaining is None:
-                self._remaining, self._window_end = estimate, window_end  # a later window
-            else:
-                self._remaining = min(self._remaining, estimate)
-        return within
-
-    def _bounded(self, seconds: float) -> float:
-        """``seconds`` within ``[0, max_wait]``; NaN counts as 0."""
-        if seconds > self.max_wait:
-            return self.max_wait
-        return seconds if seconds > 0 else 0.0

@@ -13,12 +13,12 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Union
 from voucherify.api.events_api import TRACK_CUSTOM_EVENT, EventsApi
 from voucherify.bulk._item import check_item, item_key
 from voucherify.bulk._journal import SENDING, Journal
-from voucherify.bulk._outcome import Outcome, keys_refused, outcome_of
+from voucherify.bulk._outcome import Outcome, keys_refused
 from voucherify.bulk._pacer import Pacer
+from voucherify.bulk._send import send_event
 from voucherify.exceptions import (
     ApiException,
     ApiValueError,
-    InvalidResponseException,
     OpenApiException,
     TooManyRequestsException,
 )
@@ -233,49 +233,35 @@ class _Run:
 
     def _send(self, index: int, key: str, body: Any) -> Optional[ItemResult]:
         """One call; ``None`` when it met a 429 and must wait for the pacer and go again."""
-        try:
-            response = self.events_api.track_custom_event_with_http_info(
-                events_create_request_body=body, _retries=self.policy
-            )
-        except TooManyRequestsException as error:
-            if self.pacer.observe(error.rate_limit, 429):
+        attempt = send_event(self.events_api, body, self.policy)
+        within = self.pacer.observe(attempt.rate_limit, attempt.status)
+        if attempt.rate_limited:
+            if within:
                 return None
+            assert isinstance(attempt.error, TooManyRequestsException)
             self._stop_run(
-                f"the API asked to wait {_seconds(error.retry_after)} before the next call, "
-                f"longer than max_wait ({self.pacer.max_wait:g}s); run again later to send "
-                "the rest"
+                f"the API asked to wait {_seconds(attempt.error.retry_after)} before the next "
+                f"call, longer than max_wait ({self.pacer.max_wait:g}s); run again later to "
+                "send the rest"
             )
-            return ItemResult(index, key, Outcome.NOT_SENT, error)
-        except InvalidResponseException as error:
-            # A 2xx: the API recorded the event, though its reply cannot be read.
-            self.pacer.observe(error.rate_limit, error.status)
-            return ItemResult(index, key, Outcome.SENT, error)
-        except ApiException as error:
-            self.pacer.observe(error.rate_limit, error.status)
-            return ItemResult(index, key, self._outcome_of(error), error)
-        except OpenApiException as error:
+        elif attempt.settings_refused:
             # check_item passed this body: the refusal is of a setting changed since the
             # run began (a key, the host), which no item will get past. Nothing was sent.
-            self.pacer.observe(None, None)
             with self._lock:
                 if self.result.settings_error is None:
-                    self.result.settings_error = error
-            self._stop_run(f"the SDK refused the settings: {error}")
-            return ItemResult(index, key, Outcome.NOT_SENT, error)
-        self.pacer.observe(response.rate_limit, response.status_code)
-        return ItemResult(index, key, Outcome.SENT, customer_id=response.data.customer.id)
+                    self.result.settings_error = attempt.error
+            self._stop_run(f"the SDK refused the settings: {attempt.error}")
+        elif isinstance(attempt.error, ApiException) and keys_refused(attempt.error):
+            # Not the item's fault: a rerun with the right keys must send it.
+            self._stop_run(f"{attempt.error.status} {attempt.error.key or attempt.error.reason}")
+        return ItemResult(index, key, attempt.outcome, attempt.error,
+                          customer_id=attempt.customer_id)
 
     def _stop_run(self, why: str) -> None:
         with self._lock:
             if self.result.stopped is None:
                 self.result.stopped = why
         self.stop.set()
-
-    def _outcome_of(self, error: ApiException) -> Outcome:
-        if keys_refused(error):
-            # Not the item's fault: a rerun with the right keys must send it.
-            self._stop_run(f"{error.status} {error.key or error.reason}")
-        return outcome_of(error)
 
     def _journaled(self, item: ItemResult) -> ItemResult:
         if self.journal is not None:
