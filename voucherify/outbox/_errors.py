@@ -1,0 +1,20 @@
+"""What the outbox raises: SDK exceptions, so ``except OpenApiException`` catches them too."""
+
+from __future__ import annotations
+
+from voucherify.exceptions import OpenApiException
+
+
+class OutboxError(OpenApiException):
+    """The outbox cannot be used as asked: the file is not an outbox, is from a newer
+    release, or the outbox is closed. Nothing was stored or changed."""
+
+
+class OutboxFullError(OutboxError):
+    """The outbox holds as many undelivered events (or bytes) as its cap allows; the event
+    was not stored. Deliver, resend or discard what it holds, or raise the cap."""
+
+    def __init__(self, message: str, held_events: int, held_bytes: int) -> None:
+        super().__init__(message)
+        self.held_events = held_events
+        self.held_bytes = held_bytes
