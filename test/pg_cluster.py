@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from typing import Callable, Iterator, Optional
+from typing import Callable, Optional
 
 import pytest
 
@@ -113,32 +113,51 @@ def _unavailable(why: str) -> None:
     pytest.skip(f"no PostgreSQL server: {why}")
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[str]:
-    """The URL of a server whose user may create databases (its ``postgres`` database)."""
+_STARTED: dict[str, str] = {}
+"""The session's server URL, once made (``"url"``), or why none could be (``"why"``)."""
+
+
+def server_url(config: pytest.Config) -> str:
+    """The URL of a server whose user may create databases (its ``postgres`` database),
+    started on first use and stopped when the session ends; skips (or fails) without one."""
+    if "url" not in _STARTED and "why" not in _STARTED:
+        _start(config)
+    if "why" in _STARTED:
+        _unavailable(_STARTED["why"])
+    return _STARTED["url"]
+
+
+def _start(config: pytest.Config) -> None:
     url = os.environ.get(ENV_URL)
     if url:
-        yield url
+        _STARTED["url"] = url
         return
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        _unavailable("psycopg is not installed (pip install -e '.[test]')")
+        _STARTED["why"] = "psycopg is not installed (pip install -e '.[test]')"
+        return
     bin_dir = find_binaries()
     if bin_dir is None:
-        _unavailable("initdb/pg_ctl were not found on PATH or in /usr/lib/postgresql/*/bin "
-                     f"(install Debian's postgresql package, or set {ENV_URL})")
+        _STARTED["why"] = ("initdb/pg_ctl were not found on PATH or in "
+                           "/usr/lib/postgresql/*/bin (install Debian's postgresql package, "
+                           f"or set {ENV_URL})")
         return
     cluster = Cluster(bin_dir)
     try:
         cluster.start()
     except (RuntimeError, OSError, subprocess.SubprocessError) as error:
         cluster.stop()
-        _unavailable(f"the throwaway cluster did not start: {error}")
-    try:
-        yield cluster.url
-    finally:
-        cluster.stop()
+        _STARTED["why"] = f"the throwaway cluster did not start: {error}"
+        return
+    config.add_cleanup(cluster.stop)
+    _STARTED["url"] = cluster.url
+
+
+@pytest.fixture(scope="session")
+def pg_server(pytestconfig: pytest.Config) -> str:
+    """The session's server URL (see :func:`server_url`)."""
+    return server_url(pytestconfig)
 
 
 def with_database(url: str, name: str) -> str:

@@ -255,8 +255,7 @@ class PostgresStore(Store):
 
     def add(self, event_id: str, payload: bytes, now: float, connection: Any = None) -> None:
         if connection is None:
-            with self._transaction() as conn:
-                _insert(conn, event_id, payload, self.max_events, self.max_bytes)
+            self._add(event_id, payload)
         else:
             self._check_callers(connection)
             _insert(connection, event_id, payload, self.max_events, self.max_bytes)
@@ -268,6 +267,27 @@ class PostgresStore(Store):
                 self._fold()
             except OutboxError as error:  # the event is stored; folding waits for next time
                 logger.warning("outbox: could not fold the cap counts: %s", error)
+
+    def _add(self, event_id: str, payload: bytes) -> None:
+        """Insert on the store's connection; when that connection turns out lost before the
+        insert was sent, once more on a new one (nothing can have been stored). Lost after
+        it, the event may be stored or not: that is said, never guessed by storing twice."""
+        for attempt in (1, 2):
+            sent: list[bool] = []
+            try:
+                with self._transaction() as conn:
+                    _insert(conn, event_id, payload, self.max_events, self.max_bytes, sent)
+                return
+            except OutboxError as error:
+                if self._conn is not None or self._closed:
+                    raise
+                if sent:
+                    raise OutboxError(
+                        f"the connection to the outbox database was lost while storing event "
+                        f"{event_id}; it may or may not be stored (voucherify outbox list "
+                        f"shows it if it is): {error}") from error
+                if attempt == 2:
+                    raise
 
     def _check_callers(self, connection: Any) -> None:
         module = type(connection).__module__.split(".")[0]
@@ -283,29 +303,35 @@ class PostgresStore(Store):
                               f"{ours!r}: the event would be stored where no worker looks")
 
     def claim(self, worker: str, now: float, grant: Grant) -> ClaimResult:
-        try:
-            with self._transaction() as conn:
-                row_id = self._row(worker)
-                pace, db_now = _load_pace(conn)
-                row = conn.execute(
-                    "SELECT seq, id, payload, attempts FROM voucherify_outbox_events "
-                    "WHERE state = 'pending' ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED"
-                ).fetchone()
-                if row is None:
-                    return None
-                wait = grant(pace, db_now)
-                if wait > 0:
-                    return wait  # nothing changed
-                conn.execute(
-                    "UPDATE voucherify_outbox_events SET state = 'sending', worker = %s, "
-                    "attempts = attempts + 1, updated_at = %s WHERE seq = %s",
-                    (row_id, db_now, row[0]))
-                _save_pace(conn, pace)
-        except OutboxError as error:
-            if self._conn is not None or self._closed:  # not a lost connection
-                raise
-            logger.warning("outbox: no claim (%s); trying again in %s s", error, RETRY_SECONDS)
-            return RETRY_SECONDS
+        for attempt in (1, 2):
+            try:
+                return self._claim(worker, grant)
+            except OutboxError as error:
+                if self._conn is not None or self._closed:  # not a lost connection
+                    raise
+                if attempt == 2:
+                    logger.warning("outbox: no claim (%s); trying again in %s s", error,
+                                   RETRY_SECONDS)
+        return RETRY_SECONDS  # a claim lost with its connection goes unknown with its row
+
+    def _claim(self, worker: str, grant: Grant) -> ClaimResult:
+        with self._transaction() as conn:
+            row_id = self._row(worker)
+            pace, db_now = _load_pace(conn)
+            row = conn.execute(
+                "SELECT seq, id, payload, attempts FROM voucherify_outbox_events "
+                "WHERE state = 'pending' ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED"
+            ).fetchone()
+            if row is None:
+                return None
+            wait = grant(pace, db_now)
+            if wait > 0:
+                return wait  # nothing changed
+            conn.execute(
+                "UPDATE voucherify_outbox_events SET state = 'sending', worker = %s, "
+                "attempts = attempts + 1, updated_at = %s WHERE seq = %s",
+                (row_id, db_now, row[0]))
+            _save_pace(conn, pace)
         return Claim(row[1], bytes(row[2]), row[3])
 
     def finish(self, worker: str, claim: Claim, finish: Finish, now: float, learn: Learn) -> None:
@@ -563,19 +589,24 @@ def _check_or_create(conn: psycopg.Connection[Any], display: str) -> None:
     try:
         if _schema_version(conn, display) is not None:
             return
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-            if _schema_version(conn, display) is not None:
-                return  # another process created it meanwhile
-            taken = [name for name in _TABLES if conn.execute(
-                "SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone() == (True,)]
-            if taken:
-                raise OutboxError(
-                    f"{display}: the database has tables named like the outbox's "
-                    f"({', '.join(taken)}) but no outbox schema record: they are not an "
-                    "outbox's. Nothing was changed")
-            for statement in _SCHEMA:
-                conn.execute(statement)
+        # A session lock, taken before the transaction: one begun before waiting could go
+        # on seeing the catalog as it was (no table yet) after another process created it.
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            with conn.transaction():
+                if _schema_version(conn, display) is not None:
+                    return  # another process created it meanwhile
+                taken = [name for name in _TABLES if conn.execute(
+                    "SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone() == (True,)]
+                if taken:
+                    raise OutboxError(
+                        f"{display}: the database has tables named like the outbox's "
+                        f"({', '.join(taken)}) but no outbox schema record: they are not an "
+                        "outbox's. Nothing was changed")
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
     except psycopg.Error as error:
         raise OutboxError(f"{display}: cannot check or create the outbox's tables: "
                           f"{_message(error)}") from None
@@ -608,8 +639,10 @@ def _schema_version(conn: psycopg.Connection[Any], display: str) -> Optional[int
     return version
 
 
-def _insert(conn: Any, event_id: str, payload: bytes, max_events: int, max_bytes: int) -> None:
-    """Check the caps as this transaction sees them, then store the event pending."""
+def _insert(conn: Any, event_id: str, payload: bytes, max_events: int, max_bytes: int,
+            sent: Optional[list[bool]] = None) -> None:
+    """Check the caps as this transaction sees them, then store the event pending
+    (``sent`` gets an entry once the insert has gone to the server)."""
     size = len(payload)
     cursor = conn.cursor()
     try:
@@ -618,6 +651,8 @@ def _insert(conn: Any, event_id: str, payload: bytes, max_events: int, max_bytes
         held_events, held_bytes = cursor.fetchone()
         if held_events + 1 > max_events or held_bytes + size > max_bytes:
             raise _full(held_events, held_bytes, size, max_events, max_bytes)
+        if sent is not None:
+            sent.append(True)
         cursor.execute(
             f"INSERT INTO voucherify_outbox_events (id, state, payload, size, created_at, "
             f"updated_at) VALUES (%s, 'pending', %s, %s, {_NOW}, {_NOW})",
