@@ -59,7 +59,12 @@ class Cluster:
         self.port = 0
         self._as: list[str] = []
         if os.geteuid() == 0:  # initdb refuses root: run the server as postgres
-            user = pwd.getpwnam("postgres")
+            try:
+                user = pwd.getpwnam("postgres")
+            except KeyError:
+                shutil.rmtree(self.folder, ignore_errors=True)
+                raise RuntimeError("the tests run as root and there is no postgres user to "
+                                   "run the server as") from None
             os.chown(self.folder, user.pw_uid, user.pw_gid)
             self._as = ["runuser", "-u", "postgres", "--"]
 
@@ -143,7 +148,11 @@ def _start(config: pytest.Config) -> None:
                            "/usr/lib/postgresql/*/bin (install Debian's postgresql package, "
                            f"or set {ENV_URL})")
         return
-    cluster = Cluster(bin_dir)
+    try:
+        cluster = Cluster(bin_dir)
+    except RuntimeError as error:
+        _STARTED["why"] = str(error)
+        return
     try:
         cluster.start()
     except (RuntimeError, OSError, subprocess.SubprocessError) as error:

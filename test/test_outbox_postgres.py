@@ -487,3 +487,13 @@ def test_keys_never_reach_the_database(outbox: Outbox, pg_url: str) -> None:
     dump = str(sql(pg_url, "SELECT * FROM voucherify_outbox_events")) + str(
         sql(pg_url, "SELECT * FROM voucherify_outbox_workers"))
     assert APP_TOKEN not in dump
+
+
+def test_without_a_server_the_tests_skip_unless_postgres_is_required(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(pg_cluster.ENV_REQUIRE, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no PostgreSQL server: gone"):
+        pg_cluster._unavailable("gone")
+    monkeypatch.setenv(pg_cluster.ENV_REQUIRE, "1")
+    with pytest.raises(pytest.fail.Exception, match="PostgreSQL is required"):
+        pg_cluster._unavailable("gone")
