@@ -270,18 +270,19 @@ class PostgresStore(Store):
 
     def _add(self, event_id: str, payload: bytes) -> None:
         """Insert on the store's connection; when that connection turns out lost before the
-        insert was sent, once more on a new one (nothing can have been stored). Lost after
-        it, the event may be stored or not: that is said, never guessed by storing twice."""
+        commit, once more on a new one (nothing can have been stored). Lost during the
+        commit, the event may be stored or not: that is said, never guessed by storing twice."""
         for attempt in (1, 2):
-            sent: list[bool] = []
+            committing: list[bool] = []
             try:
                 with self._transaction() as conn:
-                    _insert(conn, event_id, payload, self.max_events, self.max_bytes, sent)
+                    _insert(conn, event_id, payload, self.max_events, self.max_bytes)
+                    committing.append(True)
                 return
             except OutboxError as error:
                 if self._conn is not None or self._closed:
                     raise
-                if sent:
+                if committing:  # lost during COMMIT: it may have been applied
                     raise OutboxError(
                         f"the connection to the outbox database was lost while storing event "
                         f"{event_id}; it may or may not be stored (voucherify outbox list "
@@ -639,24 +640,24 @@ def _schema_version(conn: psycopg.Connection[Any], display: str) -> Optional[int
     return version
 
 
-def _insert(conn: Any, event_id: str, payload: bytes, max_events: int, max_bytes: int,
-            sent: Optional[list[bool]] = None) -> None:
-    """Check the caps as this transaction sees them, then store the event pending
-    (``sent`` gets an entry once the insert has gone to the server)."""
+def _insert(conn: Any, event_id: str, payload: bytes, max_events: int, max_bytes: int) -> None:
+    """Store the event pending if the caps, as this transaction sees them, allow it: one
+    statement."""
     size = len(payload)
     cursor = conn.cursor()
     try:
-        cursor.execute("SELECT coalesce(sum(events), 0)::bigint, coalesce(sum(bytes), 0)::bigint "
-                       "FROM voucherify_outbox_held")
-        held_events, held_bytes = cursor.fetchone()
-        if held_events + 1 > max_events or held_bytes + size > max_bytes:
-            raise _full(held_events, held_bytes, size, max_events, max_bytes)
-        if sent is not None:
-            sent.append(True)
         cursor.execute(
+            f"WITH held AS (SELECT coalesce(sum(events), 0) AS events, "
+            f"coalesce(sum(bytes), 0) AS bytes FROM voucherify_outbox_held) "
             f"INSERT INTO voucherify_outbox_events (id, state, payload, size, created_at, "
-            f"updated_at) VALUES (%s, 'pending', %s, %s, {_NOW}, {_NOW})",
-            (event_id, payload, size))
+            f"updated_at) SELECT %s, 'pending', %s, %s, {_NOW}, {_NOW} FROM held "
+            f"WHERE held.events + 1 <= %s AND held.bytes + %s <= %s RETURNING seq",
+            (event_id, payload, size, max_events, size, max_bytes))
+        if cursor.fetchone() is None:
+            cursor.execute("SELECT coalesce(sum(events), 0)::bigint, "
+                           "coalesce(sum(bytes), 0)::bigint FROM voucherify_outbox_held")
+            held_events, held_bytes = cursor.fetchone()
+            raise _full(held_events, held_bytes, size, max_events, max_bytes)
     finally:
         cursor.close()
 
