@@ -107,6 +107,7 @@ EXAMPLES: dict[str, Callable[[type[Any]], BaseException]] = {
     ),
     "voucherify._deadline_io.UnplaceableReply": lambda cls: cls("more than 20 interim replies"),
     "voucherify.bulk._journal.JournalInUseError": lambda cls: cls("/tmp/events.journal"),
+    "voucherify.outbox._errors.OutboxFullError": lambda cls: cls("the outbox is full", 10, 4096),
     "voucherify.cli._common.CliError": lambda cls: cls("no application id", 3),
     "voucherify.cli._common.UsageError": lambda cls: cls("bad flag", "usage: voucherify ..."),
     "voucherify.cli._input.CellError": lambda cls: cls("column plan: not a number"),

@@ -176,6 +176,8 @@ def test_making_a_client_does_not_load_testing_or_extras() -> None:
     )
     assert not any(m.startswith("voucherify.testing") for m in modules)
     assert not any(m.startswith("voucherify.aio") for m in modules)
+    for extra in ("voucherify.bulk", "voucherify.outbox", "voucherify.cli", "sqlite3"):
+        assert not any(m == extra or m.startswith(f"{extra}.") for m in modules), extra
 
 
 def test_every_public_name_resolves() -> None:

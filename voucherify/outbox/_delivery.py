@@ -13,14 +13,22 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Generator, Optional, Union
 
 from voucherify.api.events_api import EventsApi
 from voucherify.bulk._outcome import Outcome, keys_refused
 from voucherify.bulk._send import Attempt, send_event
 from voucherify.exceptions import ApiException, OpenApiException
 from voucherify.outbox._records import State
-from voucherify.outbox._store import Claim, Finish, Learn, SharedPace, Store
+from voucherify.outbox._store import (
+    Claim,
+    ClaimResult,
+    Finish,
+    Grant,
+    Learn,
+    SharedPace,
+    Store,
+)
 from voucherify.retry import RetryPolicy
 
 logger = logging.getLogger("voucherify")
@@ -116,8 +124,107 @@ class DeliveryReport:
             self.retried += 1
 
 
+@dataclass(frozen=True)
+class Reap:
+    """Turn dead workers' claims ``unknown``."""
+
+
+@dataclass(frozen=True)
+class ClaimNext:
+    """Claim the oldest pending event if the shared pace lets a call go; send back what
+    :meth:`Store.claim` returned."""
+
+    grant: Grant
+
+
+@dataclass(frozen=True)
+class SendClaimed:
+    """Send the claimed event once; send back the :class:`Attempt` (or throw what the call
+    raised that is not an SDK error)."""
+
+    claim: Claim
+
+
+@dataclass(frozen=True)
+class Record:
+    """Record how the claimed event's call ended, and learn from it."""
+
+    claim: Claim
+    finish: Finish
+    learn: Learn
+
+
+@dataclass(frozen=True)
+class Idle:
+    """Nothing is pending: wait up to ``seconds``, less if an event is tracked."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Hold:
+    """The shared pace says wait ``seconds`` (a new event does not shorten it)."""
+
+    seconds: float
+
+
+Step = Union[Reap, ClaimNext, SendClaimed, Record, Idle, Hold]
+Steps = Generator[Step, Union[ClaimResult, Attempt, None], DeliveryReport]
+
+
+def _no_learning(pace: SharedPace, now: float, in_flight: int) -> None:
+    """A call that ended in no reply the SDK could classify teaches the pace nothing."""
+
+
+def delivery(
+    follow: bool,
+    until: Optional[float],
+    stopped: Callable[[], bool],
+    grant: Grant,
+    max_pause: float,
+) -> Steps:
+    """The delivery loop as steps, without I/O: claim, send, record; wait when nothing is
+    pending (``follow``) or the pace says so. Ends when nothing is pending (unless
+    ``follow``), at ``until`` (``time.monotonic()``), or once ``stopped()``; returns the
+    report. A driver does each step its own way and sends back its result."""
+    report = DeliveryReport()
+    started = time.monotonic()
+    next_reap = 0.0
+    while not stopped():
+        now = time.monotonic()
+        if until is not None and now >= until:
+            break
+        if now >= next_reap:
+            yield Reap()
+            next_reap = now + REAP_SECONDS
+        claimed = yield ClaimNext(grant)
+        if isinstance(claimed, Claim):
+            try:
+                attempt = yield SendClaimed(claimed)
+            except BaseException as error:  # not from the SDK (a bug, KeyboardInterrupt)
+                yield Record(claimed, Finish(State.UNKNOWN, error=error_doc(error)),
+                             _no_learning)
+                raise
+            assert isinstance(attempt, Attempt)
+            finish = finish_for(attempt)
+            yield Record(claimed, finish, learner(attempt, max_pause))
+            _log(claimed, attempt, finish)
+            report.count(finish.state)
+            continue
+        if claimed is None and not follow:
+            break
+        assert claimed is None or isinstance(claimed, float)
+        wait = POLL_SECONDS if claimed is None else min(claimed, POLL_SECONDS)
+        if until is not None:
+            wait = min(wait, until - now)
+        yield Idle(max(wait, 0.0)) if claimed is None else Hold(max(wait, 0.0))
+    report.elapsed = time.monotonic() - started
+    return report
+
+
 class Delivery:
-    """The delivery loop of one outbox: any number of threads may run it at once."""
+    """Drives :func:`delivery` over a store and a client, blocking; any number of threads
+    may run it at once."""
 
     def __init__(
         self,
@@ -133,7 +240,7 @@ class Delivery:
         self._interval = 0.0 if not max_rate else 1.0 / max_rate
         self._max_pause = max_pause
         self.progress = threading.Condition()
-        """Notified after every finished call, for :meth:`Outbox.flush`."""
+        """Notified after every recorded call, for :meth:`Outbox.flush`."""
 
     def grant(self, pace: SharedPace, now: float) -> float:
         return pace.state.grant(now, self._interval)
@@ -147,51 +254,38 @@ class Delivery:
     ) -> DeliveryReport:
         """Deliver until nothing is pending (``follow``: until ``stop``), or ``until``
         (``time.monotonic()``) passes, or ``stop`` is set."""
-        report = DeliveryReport()
-        started = time.monotonic()
-        next_reap = 0.0
         store = self._store
-        while not stop.is_set():
-            now = time.monotonic()
-            if until is not None and now >= until:
-                break
-            if now >= next_reap:
-                store.reap()
-                next_reap = now + REAP_SECONDS
-            wake.clear()
-            worker = self._worker()
-            claimed = store.claim(worker, time.time(), self.grant)
-            if isinstance(claimed, Claim):
-                report.count(self._deliver(worker, claimed))
-                continue
-            if claimed is None and not follow:
-                break
-            wait = POLL_SECONDS if claimed is None else min(claimed, POLL_SECONDS)
-            if until is not None:
-                wait = min(wait, until - now)
-            # Pacing waits are not shortened by a new event; an idle wait is.
-            (wake if claimed is None else stop).wait(max(wait, 0.0))
-        report.elapsed = time.monotonic() - started
-        return report
-
-    def _deliver(self, worker: str, claim: Claim) -> State:
+        steps = delivery(follow, until, stop.is_set, self.grant, self._max_pause)
+        result: Union[ClaimResult, Attempt, None] = None
         try:
-            attempt = send_event(self._events_api(), claim.payload, POLICY, encoded=True)
-        except BaseException as error:  # not from the SDK (a bug, KeyboardInterrupt)
-            self._finish(worker, claim, Finish(State.UNKNOWN, error=error_doc(error)),
-                         lambda pace, now, in_flight: None)
-            raise
-        finish = finish_for(attempt)
-        self._finish(worker, claim, finish, learner(attempt, self._max_pause))
-        _log(claim, attempt, finish)
-        return finish.state
-
-    def _finish(self, worker: str, claim: Claim, finish: Finish, learn: Learn) -> None:
-        self._store.finish(worker, claim, finish, time.time(), learn)
-        with self.progress:
-            self.progress.notify_all()
-
-
+            step = next(steps)
+            while True:
+                result = None
+                if isinstance(step, ClaimNext):
+                    wake.clear()  # before looking: a track from now on wakes the next Idle
+                    result = store.claim(self._worker(), time.time(), step.grant)
+                elif isinstance(step, SendClaimed):
+                    try:
+                        result = send_event(self._events_api(), step.claim.payload, POLICY,
+                                            encoded=True)
+                    except BaseException as error:
+                        step = steps.throw(error)
+                        continue
+                elif isinstance(step, Record):
+                    store.finish(self._worker(), step.claim, step.finish, time.time(),
+                                 step.learn)
+                    with self.progress:
+                        self.progress.notify_all()
+                elif isinstance(step, Reap):
+                    store.reap()
+                elif isinstance(step, Idle):
+                    wake.wait(step.seconds)
+                else:
+                    stop.wait(step.seconds)
+                step = steps.send(result)
+        except StopIteration as done:
+            report: DeliveryReport = done.value
+            return report
 def _log(claim: Claim, attempt: Attempt, finish: Finish) -> None:
     if finish.state is State.DELIVERED:
         return

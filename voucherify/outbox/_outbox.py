@@ -89,7 +89,10 @@ class Outbox(Closing):
         self._client: Optional[ApiClient] = None
         self._events_api: Optional[EventsApi] = None
         self._start_in_child = False
+        self._closing = False
         self._closed = False
+        self._setup_lock = threading.Lock()
+        """Guards making the client and registering the worker, never held for long."""
         self._delivery = Delivery(self._store, self._api, self._worker, max_rate,
                                   float(max_pause))
         _lifecycle.register(self)
@@ -220,20 +223,25 @@ class Outbox(Closing):
     def close(self, timeout: Optional[float] = None) -> None:
         """Flush (at most ``timeout`` seconds; ``None``: until done) if the worker runs,
         then stop it and release the file. What is left stays on disk for the next start."""
+        until = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            if self._closed:
+            if self._closed or self._closing:
                 return
-            if self._running():
-                try:
-                    self.flush(timeout)
-                except Exception:  # the store failing: still stop and release
-                    logger.exception("outbox: the last flush failed")
+            self._closing = True
+        if self._running():
+            try:
+                self.flush(timeout)
+            except Exception:  # the store failing: still stop and release
+                logger.exception("outbox: the last flush failed")
+        with self._lock:
             self._closed = True
             self._stop.set()
             self._wake.set()
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(None if timeout is None else max(timeout, 1.0))
+            # A call in flight ends within its own timeouts; past the bound, the claim is
+            # given up below (unknown: the call may still reach the API).
+            thread.join(None if until is None else max(until - time.monotonic(), 0.5))
         _lifecycle.unregister(self)
         try:
             if self._worker_id is not None:
@@ -273,7 +281,7 @@ class Outbox(Closing):
 
     def _api(self) -> EventsApi:
         """This process's client, made on first use (a forked child makes its own)."""
-        with self._lock:
+        with self._setup_lock:
             if self._events_api is None:
                 configuration = self.configuration or Configuration.get_default()
                 self._client = ApiClient(configuration)
@@ -281,7 +289,7 @@ class Outbox(Closing):
             return self._events_api
 
     def _worker(self) -> str:
-        with self._lock:
+        with self._setup_lock:
             if self._worker_id is None:
                 self._worker_id = self._store.register_worker()
             return self._worker_id
@@ -303,6 +311,7 @@ class Outbox(Closing):
         # its connections and its worker lock are the parent's.
         self._start_in_child = not self._closed and self._running_before_fork()
         self._lock = threading.RLock()
+        self._setup_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = None

@@ -148,21 +148,33 @@ class SQLiteStore(Store):
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, committed (durably) on leaving, rolled back on error."""
+        """One write transaction, committed (durably) on leaving, rolled back on error.
+
+        SQLite's own errors (a full disk, a lock held past ``busy_timeout``, an I/O error)
+        become :class:`OutboxError`, the transaction undone: nothing of it was stored."""
         with self.lock:
             db = self.db
-            db.execute("BEGIN IMMEDIATE")
             try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as error:
+                raise OutboxError(f"the outbox {self.path} could not be written: {error}; "
+                                  "nothing of this change was stored") from error
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         with self.lock:
-            yield self.db
+            try:
+                yield self.db
+            except sqlite3.Error as error:
+                raise OutboxError(f"the outbox {self.path} could not be read: {error}"
+                                  ) from error
 
     # -- events --------------------------------------------------------------------------
 
