@@ -8,6 +8,7 @@ in test_outbox.py and test_outbox_processes.py.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -172,6 +173,13 @@ def test_the_connection_must_be_psycopg_to_the_same_database(
         outbox: Outbox, pg_server: str, tmp_path: Any) -> None:
     with pytest.raises(ApiTypeError, match="psycopg"):
         outbox.track(body("c"), connection=object())
+
+    async def track_through_an_async_connection() -> None:
+        async with await psycopg.AsyncConnection.connect(pg_server) as conn:
+            outbox.track(body("c"), connection=conn)
+
+    with pytest.raises(ApiTypeError, match="AsyncConnection"):
+        asyncio.run(track_through_an_async_connection())
     with psycopg.connect(pg_server) as other, pytest.raises(OutboxError, match="database"):
         outbox.track(body("c"), connection=other)
     with Outbox(str(tmp_path / "o.db")) as local, psycopg.connect(pg_server) as conn, \

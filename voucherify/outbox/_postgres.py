@@ -195,6 +195,8 @@ class PostgresStore(Store):
         self._closed = False
         self._workers: dict[str, _Worker] = {}
         self._adds = 0
+        self._dbname: Optional[str] = None
+        """The database the store's connection reached: the app's must be the same."""
         with self.lock:
             self._connection()
 
@@ -218,6 +220,7 @@ class PostgresStore(Store):
         try:
             conn.execute("SET synchronous_commit = on")
             _check_or_create(conn, self.display)
+            self._dbname = conn.info.dbname
             self._conn = conn
             self._take_locks_again(conn)
         except BaseException:
@@ -291,15 +294,20 @@ class PostgresStore(Store):
                     raise
 
     def _check_callers(self, connection: Any) -> None:
-        module = type(connection).__module__.split(".")[0]
-        if module not in ("psycopg", "psycopg2") or not hasattr(connection, "cursor"):
+        import psycopg
+
+        if isinstance(connection, psycopg.AsyncConnection):
+            raise ApiTypeError("connection is a psycopg AsyncConnection; track() writes "
+                               "through a sync connection (psycopg.Connection)")
+        psycopg2 = type(connection).__module__.split(".")[0] == "psycopg2"
+        if not isinstance(connection, psycopg.Connection) and not (
+                psycopg2 and hasattr(connection, "cursor")):
             raise ApiTypeError("connection must be a psycopg (3, or psycopg2) connection to "
                                "the outbox's database; with SQLAlchemy or Django pass the "
                                "driver's connection (see docs/outbox-postgresql.md)")
         theirs = getattr(getattr(connection, "info", None), "dbname", None)
-        with self.lock:
-            ours = self._connection().info.dbname
-        if theirs is not None and theirs != ours:
+        ours = self._dbname
+        if theirs is not None and ours is not None and theirs != ours:
             raise OutboxError(f"connection is to the database {theirs!r}, but the outbox is in "
                               f"{ours!r}: the event would be stored where no worker looks")
 
