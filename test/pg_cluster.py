@@ -4,7 +4,8 @@
 set. Otherwise, when ``initdb`` and ``pg_ctl`` are found (on PATH or under
 ``/usr/lib/postgresql/*/bin``), a cluster is made in a temporary folder, listening on
 127.0.0.1 on a free port only (no Unix socket outside that folder), run as the ``postgres``
-user when the tests run as root, and removed at the end of the session. When neither is
+user when the tests run as root, and removed at the end of the session (or by a watchdog
+process if the session dies without ending). When neither is
 possible the PostgreSQL tests skip, unless ``VOUCHERIFY_REQUIRE_POSTGRES=1`` (CI sets it):
 then they fail, saying why.
 """
@@ -18,6 +19,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -41,6 +43,19 @@ def find_binaries() -> Optional[str]:
     return None
 
 
+# Stops the cluster if the process that started it dies without stopping it (SIGKILL, a
+# crash): it waits for its stdin to close, which happens however the parent ends.
+_WATCHDOG = r"""
+import os, shutil, subprocess, sys
+sys.stdin.read()
+as_user, pg_ctl, data, folder = sys.argv[1:5]
+if os.path.exists(os.path.join(data, "postmaster.pid")):
+    subprocess.run((as_user.split() if as_user else []) + [pg_ctl, "-D", data, "-m",
+                   "immediate", "-w", "stop"], capture_output=True, check=False, timeout=60)
+shutil.rmtree(folder, ignore_errors=True)
+"""
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -58,6 +73,7 @@ class Cluster:
         self.data = os.path.join(self.folder, "data")
         self.port = 0
         self._as: list[str] = []
+        self._watchdog: Optional[subprocess.Popen[bytes]] = None
         if os.geteuid() == 0:  # initdb refuses root: run the server as postgres
             try:
                 user = pwd.getpwnam("postgres")
@@ -93,6 +109,11 @@ class Cluster:
         ]
         with open(os.path.join(self.data, "postgresql.auto.conf"), "a") as conf:
             conf.write("\n".join(settings) + "\n")
+        self._watchdog = subprocess.Popen(
+            [sys.executable, "-c", _WATCHDOG, " ".join(self._as),
+             os.path.join(self.bin_dir, "pg_ctl"), self.data, self.folder],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
         for attempt in itertools.count():
             self.port = _free_port()
             try:
@@ -110,6 +131,10 @@ class Cluster:
                 self._run("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
+            watchdog = self._watchdog
+            if watchdog is not None and watchdog.stdin is not None:
+                watchdog.stdin.close()  # nothing left for it to do: it exits
+                watchdog.wait(60)
 
 
 def _unavailable(why: str) -> None:
