@@ -223,6 +223,10 @@ class PostgresStore(Store):
             self._dbname = conn.info.dbname
             self._conn = conn
             self._take_locks_again(conn)
+        except psycopg.Error as error:
+            self._conn = None
+            conn.close()
+            raise OutboxError(f"the outbox database failed: {_message(error)}") from None
         except BaseException:
             self._conn = None
             conn.close()
@@ -248,10 +252,9 @@ class PostgresStore(Store):
             try:
                 with conn.transaction():
                     yield conn
-            except psycopg.OperationalError as error:
-                self._lost(error)
-                raise OutboxError(f"the outbox database failed: {_message(error)}") from error
             except psycopg.Error as error:
+                if conn.broken or conn.closed:  # not a refusal or a timeout: the session
+                    self._lost(error)
                 raise OutboxError(f"the outbox database failed: {_message(error)}") from error
 
     # -- events ----------------------------------------------------------------------------
@@ -392,10 +395,17 @@ class PostgresStore(Store):
         return set() if known is None else known.rows
 
     def register_worker(self) -> str:
+        import psycopg
+
         worker = uuid.uuid4().hex[:16]
         with self.lock:
             conn = self._connection()
-            row, key = self._new_row(conn, worker)
+            try:
+                row, key = self._new_row(conn, worker)
+            except psycopg.Error as error:
+                if conn.broken or conn.closed:
+                    self._lost(error)
+                raise OutboxError(f"the outbox database failed: {_message(error)}") from None
             self._workers[worker] = _Worker(row, key)
         return worker
 
