@@ -161,6 +161,7 @@ def _start(config: pytest.Config) -> None:
     url = os.environ.get(ENV_URL)
     if url:
         _STARTED["url"] = url
+        config.add_cleanup(lambda: _drop_created(url))  # a server of yours: leave it clean
         return
     try:
         import psycopg  # noqa: F401
@@ -201,14 +202,27 @@ def with_database(url: str, name: str) -> str:
     return f"{base}/{name}" + (f"?{query}" if query else "")
 
 
+_CREATED: list[str] = []
+"""The databases this session created, dropped at its end on a server of yours."""
+
+
 def create_database(server_url: str) -> str:
     """A new, empty database on the server; its URL."""
     import psycopg
 
-    name = "t_" + uuid.uuid4().hex[:12]
+    name = "voucherify_test_" + uuid.uuid4().hex[:12]
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
+    _CREATED.append(name)
     return with_database(server_url, name)
+
+
+def _drop_created(server_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        while _CREATED:
+            admin.execute(f'DROP DATABASE IF EXISTS "{_CREATED.pop()}" WITH (FORCE)')
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
