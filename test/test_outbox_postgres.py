@@ -207,6 +207,24 @@ def test_cap_counts_committed_events_and_frees_delivered_ones(
         assert outbox.stats().held_events == 2
 
 
+def test_open_transactions_can_pass_the_cap_by_what_they_hold_together(pg_url: str) -> None:
+    # The documented accuracy: open transactions do not see each other's events.
+    with Outbox(pg_url, max_events=1) as outbox:
+        first, second = psycopg.connect(pg_url), psycopg.connect(pg_url)
+        try:
+            outbox.track(body("t1"), connection=first)
+            outbox.track(body("t2"), connection=second)
+            first.commit()
+            second.commit()
+        finally:
+            first.close()
+            second.close()
+        assert outbox.stats().held_events == 2
+        with pytest.raises(OutboxFullError):  # committed ones are always seen
+            outbox.track(body("t3"))
+        assert len(outbox.events()) == 2
+
+
 def test_cap_deltas_fold_without_changing_the_counts(pg_url: str) -> None:
     with Outbox(pg_url) as outbox:
         ids = [outbox.track(body(f"s{i}")) for i in range(300)]  # folds after 256
