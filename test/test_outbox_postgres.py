@@ -480,6 +480,34 @@ def test_a_session_lost_and_made_again_before_any_reaping_keeps_its_claim(
         assert _states(pg_url)[first] == "delivered"
 
 
+def test_an_outcome_is_recorded_once_the_database_is_back(pg_url: str, pg_server: str) -> None:
+    name = pg_url.rsplit("/", 1)[1]
+    with Outbox(pg_url) as outbox:
+        first = outbox.track(body("x"))
+        store, worker, claim = _hold_one(outbox)
+        # The database goes away under the worker: no session may connect, and its own ends.
+        sql(pg_server, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        sql(pg_server, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = %s", name)
+        recorded = threading.Event()
+
+        def record() -> None:
+            store.finish(worker, claim, Finish(State.DELIVERED, 202), time.time(),
+                         lambda pace, now, in_flight: None)
+            recorded.set()
+
+        thread = threading.Thread(target=record, daemon=True)
+        try:
+            thread.start()
+            wait_for(lambda: store._conn is None, 10, "the worker to find its session gone")
+            assert not recorded.is_set()  # it cannot: no connection is allowed
+        finally:
+            sql(pg_server, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        assert recorded.wait(20)
+        thread.join(5)
+        assert _states(pg_url) == {first: "delivered"}
+
+
 def test_fork_child_uses_its_own_connection_and_leaves_the_parents_alone(pg_url: str) -> None:
     with Outbox(pg_url) as outbox:
         outbox.track(body("parent-1"))

@@ -66,9 +66,10 @@ COMPACT_EVERY = 256
 """Events this process adds between two foldings of the cap deltas (workers also fold)."""
 RETRY_SECONDS = 1.0
 """How long a worker waits before trying again when the database cannot be reached."""
-FINISH_PATIENCE = 30.0
-"""How long recording a call's outcome keeps retrying a lost connection before it gives up
-(the event then stays ``sending`` and turns ``unknown`` once its worker's session is gone)."""
+RETRY_MAX_SECONDS = 30.0
+"""The longest wait between two tries to record a call's outcome while the database cannot
+be reached: it is tried until it is recorded or the outbox is closed (then the event, left
+``sending``, turns ``unknown`` once its worker's session is seen gone)."""
 
 _URL = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
 _CONNINFO = re.compile(
@@ -348,7 +349,7 @@ class PostgresStore(Store):
 
     def finish(self, worker: str, claim: Claim, finish: Finish, now: float, learn: Learn) -> None:
         error = None if finish.error is None else json.dumps(finish.error)
-        deadline = time.monotonic() + FINISH_PATIENCE
+        pause = RETRY_SECONDS
         while True:
             try:
                 with self._transaction() as conn:
@@ -367,9 +368,10 @@ class PostgresStore(Store):
                     _save_pace(conn, pace)
                 return
             except OutboxError:
-                if self._conn is not None or self._closed or time.monotonic() > deadline:
+                if self._conn is not None or self._closed:
                     raise
-                time.sleep(RETRY_SECONDS)
+                time.sleep(pause)  # the outcome is known: worth waiting for the database
+                pause = min(pause * 2, RETRY_MAX_SECONDS)
 
     def pause(self, update: Any, now: float) -> None:
         with self._transaction() as conn:
