@@ -128,6 +128,16 @@ def test_init_refuses_a_file_that_is_not_an_outbox_or_is_from_a_newer_release(
     assert newer.read_bytes() == before
 
 
+def test_a_target_that_cannot_be_created_is_a_usage_error_with_the_library_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "no-such-folder" / "events.outbox"
+    code, out, err = run(capsys, "outbox", "init", str(target))
+    assert (code, out) == (2, "")
+    assert f"voucherify: cannot create the outbox file {target}: No such file or directory" in err
+    assert not target.parent.exists()
+
+
 def test_status_prints_the_stats_as_json(
     outbox_target: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -502,3 +512,19 @@ def test_a_second_ctrl_c_exits_at_once_and_the_event_in_flight_becomes_unknown(
     # The process is gone, so its claim is given up when the outbox is next opened.
     assert states(outbox_target) == {ids[0]: State.UNKNOWN, ids[1]: State.PENDING}
     wait_for(lambda: len(server.events) == 1, 20, "the delayed request to be recorded")
+
+
+def test_list_into_a_pipe_closed_early_exits_1_without_a_traceback(
+    outbox_target: str, env: dict[str, str]
+) -> None:
+    tracked(outbox_target, 400)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "voucherify.cli", "outbox", "list", outbox_target,
+         "--limit", "400"], env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    first = json.loads(process.stdout.readline())
+    process.stdout.close()  # the reader is done, like ``| head -1``
+    err = process.stderr.read()
+    assert process.wait(30) == 1
+    assert first["state"] == "pending" and err == ""

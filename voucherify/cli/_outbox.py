@@ -81,7 +81,15 @@ def event_id(text: str) -> str:
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, secrets: Sequence[str]) -> int:
     """Run ``voucherify outbox <action>``; see the module's docstring and docs/cli.md."""
-    out = _Printer(stdout, secrets)
+    try:
+        return _run(args, _Printer(stdout, secrets), stderr, secrets)
+    except BrokenPipeError:  # ``list ... | head``: the reader has all it wanted
+        _silence(stdout)
+        return FAILED
+
+
+def _run(args: argparse.Namespace, out: _Printer, stderr: TextIO,
+         secrets: Sequence[str]) -> int:
     action: str = args.outbox_action
     if action == "deliver":
         return _deliver(args, out, stderr, secrets)
@@ -254,6 +262,20 @@ def _interrupt(signum: int, frame: Optional[FrameType]) -> None:
 
 
 # -- shared ----------------------------------------------------------------------------------
+
+def _silence(stream: TextIO) -> None:
+    """Point ``stream``'s descriptor at /dev/null, so that the interpreter's last flush
+    of it at exit does not fail again on the closed pipe."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
 
 class _Printer:
     """stdout, every line redacted."""
