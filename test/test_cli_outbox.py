@@ -250,7 +250,7 @@ def test_deliver_follow_with_max_seconds_delivers_events_tracked_meanwhile(
     helper = threading.Thread(target=track_later)
     helper.start()
     code, out, err = run(capsys, "outbox", "deliver", outbox_target, "--follow",
-                         "--max-seconds", "4")
+                         "--max-seconds", "3")
     helper.join()
     assert done.is_set() and code == 0, err
     assert json.loads(out)["delivered"] == 3
@@ -495,7 +495,7 @@ def test_a_second_ctrl_c_exits_at_once_and_the_event_in_flight_becomes_unknown(
     server: LocalVoucherify, env: dict[str, str], outbox_target: str
 ) -> None:
     ids = tracked(outbox_target, 2)
-    server.inject(faults.delay(6.0))  # outlasts both signals
+    server.inject(faults.delay(4.0))  # outlasts both signals
     child = Child(env, "outbox", "deliver", outbox_target, "--follow")
     try:
         wait_for(lambda: sending(outbox_target) == [ids[0]], 30, "the first call in flight")

@@ -100,7 +100,7 @@ def _run(args: argparse.Namespace, out: _Printer, stderr: TextIO,
             out.json({"schema_version": SCHEMA_VERSION})
             return OK
         if action == "status":
-            out.json(outbox.stats().to_dict(), indent=2)
+            out.json(_operate(outbox.stats).to_dict(), indent=2)
             return OK
         if action == "list":
             return _list(outbox, args, out)
@@ -130,7 +130,8 @@ def _move(outbox: Outbox, action: str, ids: list[str], out: _Printer, stderr: Te
     wanted = list(dict.fromkeys(ids))
     move = outbox.resend if action == "resend" else outbox.discard
     moved = _operate(lambda: move(wanted))
-    left = [event for event in wanted if event not in set(moved)]
+    moved_now = set(moved)
+    left = [event for event in wanted if event not in moved_now]
     out.json({done: moved, f"not_{done}": left})
     if not left:
         return OK
