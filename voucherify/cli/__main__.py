@@ -252,8 +252,9 @@ def _outbox(parser: argparse.ArgumentParser) -> None:
     )
     deliver.add_argument(
         "--max-rate", type=_positive_float, metavar="R",
-        help="at most R calls per second, across every process delivering from the outbox "
-        "(default: as fast as the API's rate limit allows)",
+        help="at most R calls per second; the pace is kept in the outbox, so workers of other "
+        "processes with a rate of their own share it (default: as fast as the API's rate "
+        "limit allows)",
     )
     _connection_options(deliver, argparse.SUPPRESS)
 
