@@ -33,11 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn, Optional, S
 from voucherify.cli import _common
 from voucherify.cli._common import FAILED, INTERRUPTED, OK, USAGE, CliError, redact
 from voucherify.exceptions import ApiTypeError, ApiValueError
-from voucherify.outbox._records import (
-    DISCARDABLE_STATES,
-    RESENDABLE_STATES,
-    State,
-)
+from voucherify.outbox import State
 
 if TYPE_CHECKING:
     from voucherify.configuration import Configuration
@@ -95,7 +91,7 @@ def _run(args: argparse.Namespace, out: _Printer, stderr: TextIO,
         return _deliver(args, out, stderr, secrets)
     with _opened(args.target) as outbox:
         if action == "init":
-            from voucherify.outbox._store import SCHEMA_VERSION
+            from voucherify.outbox import SCHEMA_VERSION
 
             out.json({"schema_version": SCHEMA_VERSION})
             return OK
@@ -119,8 +115,8 @@ def _list(outbox: Outbox, args: argparse.Namespace, out: _Printer) -> int:
 
 
 _MOVES = {
-    "resend": ("resent", RESENDABLE_STATES),
-    "discard": ("discarded", DISCARDABLE_STATES),
+    "resend": ("resent", frozenset(state for state in State if state.resendable)),
+    "discard": ("discarded", frozenset(state for state in State if state.discardable)),
 }
 
 
@@ -164,10 +160,10 @@ def _check_settings(configuration: Configuration) -> None:
     machine, say), as ``events import`` does: the outbox would only pause and retry."""
     from voucherify.api.events_api import EventsApi
     from voucherify.api_client import ApiClient
-    from voucherify.bulk._tracker import _refused_settings
+    from voucherify.bulk import refused_settings
 
     with ApiClient(configuration) as client:
-        refused = _refused_settings(EventsApi(client))
+        refused = refused_settings(EventsApi(client))
     if refused is not None:
         raise CliError(_common.in_cli_terms(str(refused)), USAGE)
 
@@ -186,6 +182,7 @@ class _Delivery:
         self._follow = follow
         self._max_seconds = max_seconds
         self._finished = threading.Event()
+        self._stop = threading.Event()
         self._report: Optional[DeliveryReport] = None
         self._error: Optional[BaseException] = None
         self._thread = threading.Thread(target=self._run, name="voucherify-outbox-deliver",
@@ -194,17 +191,15 @@ class _Delivery:
 
     def _run(self) -> None:
         try:
-            self._report = self._outbox.deliver(self._follow, self._max_seconds)
+            self._report = self._outbox.deliver(self._follow, self._max_seconds, self._stop)
         except BaseException as error:  # handed to the main thread
             self._error = error
         finally:
             self._finished.set()
 
     def stop(self) -> None:
-        """Claim nothing more; the call in flight ends and is recorded. ``Outbox`` has no
-        public way to end one ``deliver()`` without closing (which would make the call in
-        flight ``unknown``), so this sets the event its loop stops on."""
-        self._outbox._stop.set()
+        """Claim nothing more; the call in flight ends and is recorded."""
+        self._stop.set()
 
     def wait(self, stderr: TextIO, secrets: Sequence[str]) -> bool:
         """Wait for the delivery to end; whether it was interrupted (Ctrl-C or SIGTERM)."""
