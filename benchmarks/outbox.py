@@ -72,6 +72,12 @@ class Settings:
     """Seconds the producer task sleeps between two calls: a handler every few ms."""
     loop_tick: float
     """The ticker task's sleep; its lateness past this is the loop's lag."""
+    rivals: int
+    """Other processes tracking into the same file in the contended phases..."""
+    rival_rate: float
+    """... each this many events a second."""
+    contended_tracks: int
+    """``track`` calls per asyncio phase while the rivals track (their waits have long tails)."""
     drain_limit: int
     """R: calls per 1 s window of the stand-in in the drain measurement."""
     drain_events: int
@@ -92,20 +98,23 @@ class Settings:
 
 
 FULL = Settings(
-    mode="full", latency=0.050, track_rounds=20, tracks_per_round=100, inline_per_round=10,
-    loop_rounds=8, loop_tracks=100, loop_period=0.005, loop_tick=0.001,
+    mode="full", latency=0.050, rivals=2, rival_rate=250.0,
+    track_rounds=20, tracks_per_round=100, inline_per_round=10,
+    contended_tracks=60, loop_rounds=8, loop_tracks=100, loop_period=0.005, loop_tick=0.001,
     drain_limit=100, drain_events=501, drain_repeats=2,
     backlog_events=100_000, page=200, memory_rounds=5, open_rounds=30,
 )
 QUICK = Settings(
-    mode="quick", latency=0.050, track_rounds=6, tracks_per_round=50, inline_per_round=4,
-    loop_rounds=3, loop_tracks=60, loop_period=0.005, loop_tick=0.001,
+    mode="quick", latency=0.050, rivals=2, rival_rate=250.0,
+    track_rounds=6, tracks_per_round=50, inline_per_round=4,
+    contended_tracks=15, loop_rounds=3, loop_tracks=40, loop_period=0.005, loop_tick=0.001,
     drain_limit=100, drain_events=201, drain_repeats=1,
     backlog_events=100_000, page=200, memory_rounds=2, open_rounds=10,
 )
 SMOKE = Settings(
-    mode="smoke", latency=0.050, track_rounds=2, tracks_per_round=10, inline_per_round=2,
-    loop_rounds=1, loop_tracks=10, loop_period=0.005, loop_tick=0.001,
+    mode="smoke", latency=0.050, rivals=2, rival_rate=250.0,
+    track_rounds=2, tracks_per_round=10, inline_per_round=2,
+    contended_tracks=5, loop_rounds=1, loop_tracks=10, loop_period=0.005, loop_tick=0.001,
     drain_limit=50, drain_events=51, drain_repeats=1,
     backlog_events=5_000, page=50, memory_rounds=1, open_rounds=2,
 )
@@ -195,11 +204,30 @@ def child_track(plan: dict[str, Any]) -> dict[str, Any]:
         for name in names[shift:] + names[:shift]:
             _timed(contenders[name], counts[name], samples[name])
     loop = asyncio.run(_loop_phases(busy, plan))
+    rivals = [subprocess.Popen([sys.executable, str(HERE), "--child", "rival"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+              for _ in range(plan["rivals"])]
+    try:
+        for rival in rivals:  # each has tracked once: the file is contended from here on
+            assert rival.stdin is not None and rival.stdout is not None
+            rival.stdin.write(json.dumps({"path": str(folder / "busy.db"),
+                                          "rate": plan["rival_rate"]}) + "\n")
+            rival.stdin.flush()
+            if rival.stdout.readline().strip() != "tracking":
+                raise RuntimeError("a rival tracker did not start")
+        contended = asyncio.run(_loop_phases(busy, {**plan,
+                                                    "loop_tracks": plan["contended_tracks"]}))
+    finally:
+        rival_tracks = []
+        for rival in rivals:
+            out, _ = rival.communicate(timeout=30.0)  # closes its stdin: it stops
+            rival_tracks.append(int(out.strip().splitlines()[-1]))
     delivered_meanwhile = busy.stats().counts
     busy.close(0.0)
     idle.close()
     api_client.close()
-    return {"samples": samples, "loop": loop,
+    return {"samples": samples, "loop": loop, "loop_contended": contended,
+            "rival_tracks": rival_tracks,
             "busy_counts": {state.value: count for state, count in delivered_meanwhile.items()}}
 
 
@@ -249,6 +277,33 @@ async def _phase(outbox: Any, mode: str, count: int, period: float, tick: float
     done.set()
     await task
     return lags, calls
+
+
+def child_rival(plan: dict[str, Any]) -> int:
+    """Another process tracking into the same file, ``rate`` events a second (a busy web
+    worker), until its standard input closes; how many events it tracked."""
+    from voucherify.outbox import Outbox
+
+    outbox = Outbox(plan["path"])
+    stop = threading.Event()
+
+    def wait_for_eof() -> None:
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=wait_for_eof, daemon=True).start()
+    outbox.track(BODY)
+    sys.stdout.write("tracking\n")
+    sys.stdout.flush()
+    count, interval = 1, 1.0 / plan["rate"]
+    next_at = time.monotonic()
+    while not stop.is_set():
+        next_at += interval
+        stop.wait(max(0.0, next_at - time.monotonic()))
+        outbox.track(BODY)
+        count += 1
+    outbox.close()
+    return count
 
 
 def child_drain(plan: dict[str, Any], ready: Callable[[], None]) -> dict[str, Any]:
@@ -339,6 +394,9 @@ def child_main(role: str) -> int:
         result = child_memory(plan)
     elif role == "open":
         result = child_open(plan)
+    elif role == "rival":
+        sys.stdout.write(f"{child_rival(plan)}\n")
+        return 0
     else:
         raise SystemExit(f"unknown child role {role!r}")
     sys.stdout.write(json.dumps(result) + "\n")
@@ -497,7 +555,9 @@ def measure_track(settings: Settings, folder: Path) -> dict[str, Any]:
                 "tracks_per_round": settings.tracks_per_round,
                 "inline_per_round": settings.inline_per_round,
                 "loop_rounds": settings.loop_rounds, "loop_tracks": settings.loop_tracks,
-                "loop_period": settings.loop_period, "loop_tick": settings.loop_tick}
+                "loop_period": settings.loop_period, "loop_tick": settings.loop_tick,
+                "rivals": settings.rivals, "rival_rate": settings.rival_rate,
+                "contended_tracks": settings.contended_tracks}
         report = run_child("track", plan)
         report["server_recorded_events"] = len(server.events)
     finally:
@@ -609,18 +669,16 @@ def summarize(results: dict[str, Any]) -> dict[str, float]:
     for name in ("track_idle", "track_busy"):
         for q in ("p50", "p99"):
             s[f"{name}_{q}_ratio"] = _ratio(s[f"{name}_{q}_ms"], s[f"inline_{q}_ms"])
-    loop = results["track"]["loop"]
-    for name in ("none", "direct", "async"):
-        s[f"loop_{name}_worst_lag_ms"] = max(loop[name]["max_lag_s"]) * 1e3
-        s[f"loop_{name}_median_max_lag_ms"] = _median(loop[name]["max_lag_s"]) * 1e3
-        s[f"loop_{name}_p99_lag_ms"] = _quantile(loop[name]["lags_s"], 0.99) * 1e3
-    for name in ("direct", "async"):
-        s[f"loop_{name}_call_p50_ms"] = _quantile(loop[name]["call_s"], 0.50) * 1e3
-        s[f"loop_{name}_call_p99_ms"] = _quantile(loop[name]["call_s"], 0.99) * 1e3
-        s[f"loop_{name}_vs_none_worst_lag_ratio"] = _ratio(
-            s[f"loop_{name}_worst_lag_ms"], s["loop_none_worst_lag_ms"])
-    s["loop_direct_vs_async_worst_lag_ratio"] = _ratio(
-        s["loop_direct_worst_lag_ms"], s["loop_async_worst_lag_ms"])
+    for prefix, key in (("loop", "loop"), ("contended", "loop_contended")):
+        loop = results["track"][key]
+        for name in ("none", "direct", "async"):
+            s[f"{prefix}_{name}_worst_lag_ms"] = max(loop[name]["max_lag_s"]) * 1e3
+            s[f"{prefix}_{name}_median_max_lag_ms"] = _median(loop[name]["max_lag_s"]) * 1e3
+            s[f"{prefix}_{name}_p99_lag_ms"] = _quantile(loop[name]["lags_s"], 0.99) * 1e3
+        for name in ("direct", "async"):
+            s[f"{prefix}_{name}_call_p50_ms"] = _quantile(loop[name]["call_s"], 0.50) * 1e3
+            s[f"{prefix}_{name}_call_p99_ms"] = _quantile(loop[name]["call_s"], 0.99) * 1e3
+    s["rival_tracks"] = float(sum(results["track"]["rival_tracks"]))
     drain = results["drain"]
     limit = float(drain["limit_per_second"])
     s["drain_limit_per_second"] = limit
@@ -695,24 +753,29 @@ def table_rows(s: dict[str, float], settings: Settings) -> list[Row]:
                 "track", f"`Outbox.track` ({what}): {q}", f"{s[f'{name}_{q}_ms']:.2f} ms",
                 f"{s[f'inline_{q}_ms']:.1f} ms ({inline} {q})",
                 f"x{s[f'{name}_{q}_ratio']:.4f}", f"{name}_{q}_ratio"))
-    for name, what in (("direct", "`track` called in a coroutine"),
-                       ("async", "`await track_async`")):
+    for prefix, section in (("loop", "asyncio"),
+                            ("contended", f"asyncio, {settings.rivals} rival writers")):
+        for name, what in (("direct", "`track` called in a coroutine"),
+                           ("async", "`await track_async`")):
+            stall = s[f"{prefix}_{name}_median_max_lag_ms"]
+            stall_floor = s[f"{prefix}_none_median_max_lag_ms"]
+            rows.append(_info(
+                section, f"loop lag p99, {what}", f"{s[f'{prefix}_{name}_p99_lag_ms']:.2f} ms",
+                f"{s[f'{prefix}_none_p99_lag_ms']:.2f} ms (no tracking)",
+                f"{s[f'{prefix}_{name}_p99_lag_ms'] - s[f'{prefix}_none_p99_lag_ms']:+.2f} ms",
+                f"{prefix}_{name}_p99_lag_ms"))
+            rows.append(_info(
+                section, f"longest stall of a phase (median of {settings.loop_rounds}), {what}",
+                f"{stall:.2f} ms", f"{stall_floor:.2f} ms (no tracking)",
+                f"{stall - stall_floor:+.2f} ms",
+                f"{prefix}_{name}_median_max_lag_ms"))
         rows.append(_info(
-            "asyncio", f"loop lag p99, {what}", f"{s[f'loop_{name}_p99_lag_ms']:.2f} ms",
-            f"{s['loop_none_p99_lag_ms']:.2f} ms (no tracking)",
-            f"{s[f'loop_{name}_p99_lag_ms'] - s['loop_none_p99_lag_ms']:+.2f} ms",
-            f"loop_{name}_p99_lag_ms"))
-        rows.append(_info(
-            "asyncio", f"longest stall of a phase (median of {settings.loop_rounds}), {what}",
-            f"{s[f'loop_{name}_median_max_lag_ms']:.2f} ms",
-            f"{s['loop_none_median_max_lag_ms']:.2f} ms (no tracking)",
-            f"{s[f'loop_{name}_median_max_lag_ms'] - s['loop_none_median_max_lag_ms']:+.2f} ms",
-            f"loop_{name}_median_max_lag_ms"))
-    rows.append(_info(
-        "asyncio", "the call as the handler waits for it: p50 / p99",
-        f"{s['loop_direct_call_p50_ms']:.2f} / {s['loop_direct_call_p99_ms']:.2f} ms (direct)",
-        f"{s['loop_async_call_p50_ms']:.2f} / {s['loop_async_call_p99_ms']:.2f} ms (awaited)",
-        "-", "loop_async_call_p99_ms"))
+            section, "the call as the handler waits for it: p50 / p99",
+            f"{s[f'{prefix}_direct_call_p50_ms']:.2f} / "
+            f"{s[f'{prefix}_direct_call_p99_ms']:.2f} ms (direct)",
+            f"{s[f'{prefix}_async_call_p50_ms']:.2f} / "
+            f"{s[f'{prefix}_async_call_p99_ms']:.2f} ms (awaited)",
+            "-", f"{prefix}_async_call_p99_ms"))
     limit = int(s["drain_limit_per_second"])
     for processes in (1, 4):
         who = "1 process" if processes == 1 else f"{processes} processes"
@@ -778,7 +841,10 @@ def notes(s: dict[str, float], settings: Settings) -> list[str]:
         "(WAL, synchronous=FULL).",
         f"- asyncio: the ticker sleeps {settings.loop_tick * 1e3:.0f} ms, the producer calls "
         f"once every {settings.loop_period * 1e3:.0f} ms; the outbox's worker delivers "
-        "meanwhile. Worst lag over all phases: "
+        f"meanwhile; in the contended phases {settings.rivals} other processes track into "
+        f"the same file, {settings.rival_rate:.0f} events/s each "
+        f"({s['rival_tracks']:.0f} events in all). Worst lag over "
+        "all uncontended phases: "
         f"{s['loop_direct_worst_lag_ms']:.1f} ms with direct `track`, "
         f"{s['loop_async_worst_lag_ms']:.1f} ms with `await track_async`, "
         f"{s['loop_none_worst_lag_ms']:.1f} ms with no tracking.",

@@ -35,16 +35,20 @@ TIMEOUT = 120.0
 """Seconds for the whole smoke run; it takes about 10."""
 MARKER = "VOUCHERIFY_OUTBOX_BENCH_ID"
 """An environment variable every process the benchmark starts inherits: how leftovers are found."""
-SECTIONS = {"track", "asyncio", "drain", "backlog"}
+SECTIONS = {"track", "asyncio", f"asyncio, {bench.SMOKE.rivals} rival writers", "drain",
+            "backlog"}
 ROW_FIELDS = {"section", "measurement", "value", "floor", "comparison", "target", "status",
               "summary_key", "target_key"}
 POSITIVE = [
     *(f"{name}_{q}_{unit}" for name in ("track_idle", "track_busy", "inline")
       for q in ("p50", "p99") for unit in ("ms",)),
     *(f"{name}_{q}_ratio" for name in ("track_idle", "track_busy") for q in ("p50", "p99")),
-    *(f"loop_{name}_{what}" for name in ("none", "direct", "async")
+    *(f"{loop}_{name}_{what}" for loop in ("loop", "contended")
+      for name in ("none", "direct", "async")
       for what in ("worst_lag_ms", "median_max_lag_ms", "p99_lag_ms")),
-    *(f"loop_{name}_call_{q}_ms" for name in ("direct", "async") for q in ("p50", "p99")),
+    *(f"{loop}_{name}_call_{q}_ms" for loop in ("loop", "contended")
+      for name in ("direct", "async") for q in ("p50", "p99")),
+    "rival_tracks",
     "drain_limit_per_second", "drain_best_possible_eps",
     *(f"drain_{p}p_{what}" for p in (1, 4)
       for what in ("eps", "fraction", "best_fraction", "window_fraction")),
@@ -147,6 +151,9 @@ def test_raw_results_match_the_settings(smoke_run: dict[str, Any]) -> None:
     for phase in ("direct", "async"):
         assert len(results["track"]["loop"][phase]["call_s"]) == (
             settings["loop_rounds"] * settings["loop_tracks"])
+        assert len(results["track"]["loop_contended"][phase]["call_s"]) == (
+            settings["loop_rounds"] * settings["contended_tracks"])
+    assert len(results["track"]["rival_tracks"]) == settings["rivals"]
     # Every drain run emptied its outbox, every event recorded by the stand-in once.
     drain = results["drain"]
     assert [run["processes"] for run in drain["runs"]] == [1, 4] * settings["drain_repeats"]
