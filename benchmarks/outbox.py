@@ -100,7 +100,7 @@ class Settings:
 FULL = Settings(
     mode="full", latency=0.050, rivals=2, rival_rate=250.0,
     track_rounds=20, tracks_per_round=100, inline_per_round=10,
-    contended_tracks=60, loop_rounds=8, loop_tracks=100, loop_period=0.005, loop_tick=0.001,
+    contended_tracks=40, loop_rounds=8, loop_tracks=100, loop_period=0.005, loop_tick=0.001,
     drain_limit=100, drain_events=501, drain_repeats=2,
     backlog_events=100_000, page=200, memory_rounds=5, open_rounds=30,
 )
