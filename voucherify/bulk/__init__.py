@@ -33,6 +33,7 @@ __getattr__, __dir__ = lazy_exports(
             "keys_refused",
             "outcome_of",
         ),
+        "voucherify.bulk._send": ("refused_settings",),
         "voucherify.bulk._tracker": (
             "BulkResult",
             "ItemResult",
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from voucherify.bulk._outcome import Outcome as Outcome
     from voucherify.bulk._outcome import keys_refused as keys_refused
     from voucherify.bulk._outcome import outcome_of as outcome_of
+    from voucherify.bulk._send import refused_settings as refused_settings
     from voucherify.bulk._tracker import BulkResult as BulkResult
     from voucherify.bulk._tracker import ItemResult as ItemResult
     from voucherify.bulk._tracker import track_events as track_events

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from voucherify._pipeline.request import EncodedBody
-from voucherify.api.events_api import EventsApi
+from voucherify.api.events_api import TRACK_CUSTOM_EVENT, EventsApi
 from voucherify.bulk._outcome import Outcome, outcome_of
 from voucherify.exceptions import (
     ApiException,
@@ -21,6 +21,22 @@ from voucherify.exceptions import (
 )
 from voucherify.rate_limit import RateLimit
 from voucherify.retry import RetryPolicy
+
+_PROBE = {"event": "settings_check", "customer": {"source_id": "settings_check"}}
+"""A valid body, prepared (never sent) to check the settings before any event is taken."""
+
+
+def refused_settings(events_api: EventsApi) -> Optional[OpenApiException]:
+    """The SDK's refusal of ``events_api``'s settings (host, keys, headers), or ``None``.
+
+    Preparing a call checks all of them without any I/O, so a bulk run or an outbox worker
+    stops on settings no event would get past before it reads, claims or sends anything.
+    """
+    try:
+        events_api.api_client._prepare(TRACK_CUSTOM_EVENT, _PROBE, (), {})
+    except OpenApiException as error:
+        return error
+    return None
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
-from voucherify.api.events_api import TRACK_CUSTOM_EVENT, EventsApi
+from voucherify.api.events_api import EventsApi
 from voucherify.bulk._item import check_item, item_key
 from voucherify.bulk._journal import SENDING, Journal
 from voucherify.bulk._outcome import Outcome, keys_refused
 from voucherify.bulk._pacer import Pacer
-from voucherify.bulk._send import send_event
+from voucherify.bulk._send import refused_settings, send_event
 from voucherify.exceptions import (
     ApiException,
     ApiValueError,
@@ -25,11 +25,6 @@ from voucherify.exceptions import (
 from voucherify.retry import RETRY_STATUSES, RetryPolicy, resolve_policy
 
 logger = logging.getLogger("voucherify")
-
-_PROBE = {"event": "settings_check", "customer": {"source_id": "settings_check"}}
-"""A valid body, prepared (never sent) before a run so that settings the SDK refuses stop it
-before any item is read or journaled."""
-
 
 @dataclass(frozen=True)
 class ItemResult:
@@ -105,7 +100,7 @@ def track_events(
         raise ApiValueError("concurrency must be at least 1")
     if max_rate is not None and not max_rate > 0:
         raise ApiValueError("max_rate must be a positive number of calls per second")
-    refused = _refused_settings(events_api)
+    refused = refused_settings(events_api)
     if refused is not None:
         return BulkResult(stopped=f"the SDK refused the settings: {refused}",
                           settings_error=refused)
@@ -145,18 +140,6 @@ def _seconds(wait: Optional[float]) -> str:
     if wait is None or math.isnan(wait):
         return "an unstated time"
     return "without end" if math.isinf(wait) else f"{wait:.0f}s"
-
-
-def _refused_settings(events_api: EventsApi) -> Optional[OpenApiException]:
-    """The SDK's refusal of the client's settings (host, keys, headers), or ``None``.
-
-    Preparing a call checks all of them without any I/O; a valid body stands in for items.
-    """
-    try:
-        events_api.api_client._prepare(TRACK_CUSTOM_EVENT, _PROBE, (), {})
-    except OpenApiException as error:
-        return error
-    return None
 
 
 @dataclass

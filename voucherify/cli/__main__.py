@@ -28,7 +28,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args = build().parse_args(arguments)
         _common.warn_if_token_on_command_line(args, stderr)
-        return _dispatch(args, stdout, stderr)
+        return _dispatch(args, stdout, stderr, secrets)
     except UsageError as error:
         stderr.write(redact(error.usage, secrets))
         print(redact(error.message, secrets), file=stderr)
@@ -43,7 +43,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else 0
 
 
-def _dispatch(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def _dispatch(
+    args: argparse.Namespace, stdout: TextIO, stderr: TextIO, secrets: Sequence[str]
+) -> int:
+    if args.run == "outbox":
+        from voucherify.cli import _outbox
+
+        return _outbox.run(args, stdout, stderr, secrets)
     if args.run == "track":
         from voucherify.cli import _track
 
@@ -91,6 +97,11 @@ def build() -> Parser:
     actions = events.add_subparsers(dest="action", required=True, metavar="ACTION")
     _track(actions.add_parser("track", help="track one event and print the reply as JSON"))
     _import(actions.add_parser("import", help="track every row of an NDJSON or CSV file"))
+    _outbox(commands.add_parser(
+        "outbox", help="look into an outbox, resend or discard its events, deliver them",
+        description="Operate an outbox (voucherify.outbox): TARGET is its file. See "
+        "docs/outbox.md.",
+    ))
     _local_server(
         commands.add_parser("local-server", help="serve the local stand-in until Ctrl-C")
     )
@@ -191,6 +202,63 @@ def _import(parser: argparse.ArgumentParser) -> None:
     _connection_options(parser, argparse.SUPPRESS)
 
 
+def _outbox(parser: argparse.ArgumentParser) -> None:
+    from voucherify.cli._outbox import LIST_LIMIT, STATES, duration, event_id
+
+    parser.set_defaults(run="outbox")
+    actions = parser.add_subparsers(dest="outbox_action", required=True, metavar="ACTION")
+
+    def action(name: str, text: str) -> argparse.ArgumentParser:
+        sub = actions.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        sub.add_argument("target", metavar="TARGET", help="the outbox file")
+        return sub
+
+    action("init", "create the outbox if missing (or check it) and print its schema version")
+    action("status", "print the counts by state, the oldest pending event's age, the caps "
+           "and the workers, as JSON")
+    listing = action("list", "print events, oldest first, one JSON object a line")
+    listing.add_argument("--state", choices=STATES, help="only events in this state")
+    listing.add_argument(
+        "--limit", type=_count, default=LIST_LIMIT, metavar="N",
+        help=f"at most N events (default {LIST_LIMIT})",
+    )
+    listing.add_argument(
+        "--after", metavar="ID", type=event_id,
+        help="start after the event ID (to page on: the last id printed)",
+    )
+    for name, text in (
+        ("resend", "move unknown or rejected events back to pending, to be sent again "
+                   "(exit 1 if any id was not moved)"),
+        ("discard", "set pending, unknown or rejected events aside for good "
+                    "(exit 1 if any id was not moved)"),
+    ):
+        action(name, text).add_argument(
+            "ids", nargs="+", type=event_id, metavar="ID", help="an event's id"
+        )
+    purge = action("purge", "delete delivered and discarded events last changed before a "
+                   "time; print how many")
+    purge.add_argument(
+        "--older-than", type=duration, required=True, metavar="DURATION",
+        help="seconds, or a number with s, m, h or d: 30m, 12h, 7d",
+    )
+    deliver = action("deliver", "send what is pending and print a summary as JSON; Ctrl-C "
+                     "stops after the call in flight")
+    deliver.add_argument(
+        "--follow", action="store_true",
+        help="keep delivering new events until Ctrl-C (or --max-seconds)",
+    )
+    deliver.add_argument(
+        "--max-seconds", type=_positive_float, metavar="N", help="stop after N seconds"
+    )
+    deliver.add_argument(
+        "--max-rate", type=_positive_float, metavar="R",
+        help="at most R calls per second; the pace is kept in the outbox, so workers of other "
+        "processes with a rate of their own share it (default: as fast as the API's rate "
+        "limit allows)",
+    )
+    _connection_options(deliver, argparse.SUPPRESS)
+
+
 def _local_server(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(run="local-server")
     parser.add_argument(
@@ -255,6 +323,7 @@ def _checked(
 
 _port = _checked(int, "a whole number", lambda value: 0 <= value <= 65535,
                  "a port is 0 to 65535 (0: any free one)")
+_count = _checked(int, "a whole number", lambda value: value >= 0, "must be 0 or more")
 _positive_int = _checked(int, "a whole number", lambda value: value >= 1, "must be at least 1")
 _positive_float = _checked(float, "a number", lambda value: math.isfinite(value) and value > 0,
                            "must be a number above 0")

@@ -20,6 +20,7 @@ __getattr__, __dir__ = lazy_exports(
         "voucherify.outbox._errors": ("OutboxError", "OutboxFullError"),
         "voucherify.outbox._outbox": ("Outbox",),
         "voucherify.outbox._records": ("OutboxEvent", "OutboxStats", "State"),
+        "voucherify.outbox._store": ("SCHEMA_VERSION",),
     },
 )
 
@@ -31,3 +32,4 @@ if TYPE_CHECKING:
     from voucherify.outbox._records import OutboxEvent as OutboxEvent
     from voucherify.outbox._records import OutboxStats as OutboxStats
     from voucherify.outbox._records import State as State
+    from voucherify.outbox._store import SCHEMA_VERSION as SCHEMA_VERSION

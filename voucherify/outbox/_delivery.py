@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Generator, Optional, Union
+from typing import Any, Callable, Generator, Optional, Sequence, Union
 
 from voucherify.api.events_api import EventsApi
 from voucherify.bulk._outcome import Outcome, keys_refused
@@ -240,22 +240,56 @@ class Delivery:
         self._interval = 0.0 if not max_rate else 1.0 / max_rate
         self._max_pause = max_pause
         self.progress = threading.Condition()
-        """Notified after every recorded call, for :meth:`Outbox.flush`."""
+        """Notified after every recorded call and every run's end, for :meth:`Outbox.flush`
+        and :meth:`wait_idle`."""
+        self.running = 0
+        """Runs under way, in any thread (guarded by ``progress``)."""
 
     def grant(self, pace: SharedPace, now: float) -> float:
         return pace.state.grant(now, self._interval)
 
+    def wait_idle(self, timeout: Optional[float]) -> bool:
+        """Wait until no run is under way, at most ``timeout`` seconds; whether none is."""
+        until = None if timeout is None else time.monotonic() + timeout
+        with self.progress:
+            while self.running:
+                left = None if until is None else until - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self.progress.wait(left)
+        return True
+
     def run(
         self,
-        stop: threading.Event,
+        stops: Sequence[threading.Event],
         wake: threading.Event,
         follow: bool,
         until: Optional[float],
     ) -> DeliveryReport:
-        """Deliver until nothing is pending (``follow``: until ``stop``), or ``until``
-        (``time.monotonic()``) passes, or ``stop`` is set."""
+        """Deliver until nothing is pending (``follow``: until stopped), or ``until``
+        (``time.monotonic()``) passes, or one of ``stops`` is set."""
+        with self.progress:
+            self.running += 1
+        try:
+            return self._run(stops, wake, follow, until)
+        finally:
+            with self.progress:
+                self.running -= 1
+                self.progress.notify_all()
+
+    def _run(
+        self,
+        stops: Sequence[threading.Event],
+        wake: threading.Event,
+        follow: bool,
+        until: Optional[float],
+    ) -> DeliveryReport:
         store = self._store
-        steps = delivery(follow, until, stop.is_set, self.grant, self._max_pause)
+
+        def stopped() -> bool:
+            return any(stop.is_set() for stop in stops)
+
+        steps = delivery(follow, until, stopped, self.grant, self._max_pause)
         result: Union[ClaimResult, Attempt, None] = None
         try:
             step = next(steps)
@@ -279,13 +313,32 @@ class Delivery:
                 elif isinstance(step, Reap):
                     store.reap()
                 elif isinstance(step, Idle):
-                    wake.wait(step.seconds)
+                    _wait(wake, stops, step.seconds)
                 else:
-                    stop.wait(step.seconds)
+                    _wait(None, stops, step.seconds)
                 step = steps.send(result)
         except StopIteration as done:
             report: DeliveryReport = done.value
             return report
+def _wait(wake: Optional[threading.Event], stops: Sequence[threading.Event], seconds: float
+          ) -> None:
+    """Wait ``seconds``, less if ``wake`` or one of ``stops`` is set."""
+    first = stops[0]
+    if wake is None and len(stops) == 1:
+        first.wait(seconds)
+        return
+    until = time.monotonic() + seconds
+    while not any(stop.is_set() for stop in stops):
+        left = until - time.monotonic()
+        if left <= 0:
+            return
+        if wake is not None:
+            if wake.wait(min(left, 0.1)):
+                return
+        else:
+            first.wait(min(left, 0.1))
+
+
 def _log(claim: Claim, attempt: Attempt, finish: Finish) -> None:
     if finish.state is State.DELIVERED:
         return

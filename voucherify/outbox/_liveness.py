@@ -12,12 +12,16 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
+
+
+WRITE_LOCK = "write.lock"
+"""The file in the folder that writers queue on; never a worker id (those are hex)."""
 
 
 class WorkerLocks:
@@ -27,6 +31,25 @@ class WorkerLocks:
         self.folder = Path(outbox_path + "-workers")
         self._held: dict[str, int] = {}
         """Lock files this process holds, by worker id: their descriptors."""
+        self._write_fd: Optional[int] = None
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the outbox's write lock (``write.lock`` in the folder): writers of every
+        process take it in turn, blocking in the kernel rather than polling."""
+        if fcntl is None:  # pragma: no cover
+            yield
+            return
+        if self._write_fd is None:
+            self.folder.mkdir(mode=0o700, exist_ok=True)
+            self._write_fd = os.open(self.folder / WRITE_LOCK,
+                                     os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = self._write_fd
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
     def hold(self, worker: str) -> None:
         """Create and lock ``worker``'s file; held until :meth:`release` or the process ends."""
@@ -79,6 +102,16 @@ class WorkerLocks:
         for fd in self._held.values():
             os.close(fd)
         self._held.clear()
+        if self._write_fd is not None:
+            # Shared with the parent: a flock on it here would pass while the parent holds it.
+            os.close(self._write_fd)
+            self._write_fd = None
+
+    def close(self) -> None:
+        """Close the write lock's descriptor (worker locks end with their workers)."""
+        if self._write_fd is not None:
+            os.close(self._write_fd)
+            self._write_fd = None
 
 
 def _open_existing(path: Path) -> Optional[int]:

@@ -17,10 +17,11 @@ from voucherify._closing import Closing
 from voucherify.api.events_api import EventsApi
 from voucherify.api_client import ApiClient
 from voucherify.bulk._item import encode_event
+from voucherify.bulk._send import refused_settings
 from voucherify.configuration import Configuration
 from voucherify.exceptions import ApiTypeError, ApiValueError
 from voucherify.outbox import _lifecycle
-from voucherify.outbox._delivery import Delivery, DeliveryReport
+from voucherify.outbox._delivery import Delivery, DeliveryReport, backoff
 from voucherify.outbox._errors import OutboxError
 from voucherify.outbox._records import (
     DISCARDABLE_STATES,
@@ -129,25 +130,43 @@ class Outbox(Closing):
     # -- delivering ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the background worker (once; again after a fork, in the child)."""
+        """Start the background worker (once; again after a fork, in the child).
+
+        Settings the SDK refuses (a plain-http host off this machine, a bad key header)
+        raise here, before any event is claimed."""
         with self._lock:
             self._check_open()
             self._start_in_child = False
             if self._thread is not None and self._thread.is_alive():
                 return
+            self._check_settings()
             thread = threading.Thread(target=self._background, name="voucherify-outbox",
                                       daemon=True)
             self._thread = thread
             thread.start()
 
-    def deliver(self, follow: bool = False, max_seconds: Optional[float] = None) -> DeliveryReport:
+    def deliver(
+        self,
+        follow: bool = False,
+        max_seconds: Optional[float] = None,
+        stop: Optional[threading.Event] = None,
+    ) -> DeliveryReport:
         """Deliver in the calling thread until nothing is pending; with ``follow``, keep
-        delivering new events; either way stop after ``max_seconds`` if given."""
+        delivering new events; stop after ``max_seconds`` if given, or once ``stop`` is set
+        (from any thread: the call in flight ends and is recorded first).
+
+        Settings the SDK refuses raise here, before any event is claimed. While the API
+        is down or refuses the keys, events stay pending and this keeps trying: give
+        ``max_seconds`` to a cron job."""
         if max_seconds is not None:
             _check_seconds(max_seconds, "max_seconds")
+        if stop is not None and not isinstance(stop, threading.Event):
+            raise ApiTypeError("stop must be a threading.Event")
         self._check_open()
+        self._check_settings()
         until = None if max_seconds is None else time.monotonic() + max_seconds
-        return self._delivery.run(self._stop, threading.Event(), follow, until)
+        stops = (self._stop,) if stop is None else (self._stop, stop)
+        return self._delivery.run(stops, threading.Event(), follow, until)
 
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Wait until nothing is ``pending`` or ``sending``, at most ``timeout`` seconds;
@@ -167,7 +186,7 @@ class Outbox(Closing):
                 with self._delivery.progress:
                     self._delivery.progress.wait(0.1 if left is None else min(0.1, left))
             else:
-                self._delivery.run(self._stop, threading.Event(), False, until)
+                self._delivery.run((self._stop,), threading.Event(), False, until)
                 if self._store.active():
                     time.sleep(0.05 if left is None else min(0.05, max(left, 0)))
 
@@ -238,10 +257,12 @@ class Outbox(Closing):
             self._stop.set()
             self._wake.set()
             thread = self._thread
+        # Calls in flight (the worker's, and deliver() in other threads) end within their
+        # own timeouts and are recorded; past the bound, a claim still held is given up
+        # below, as unknown: its call may still reach the API.
+        self._delivery.wait_idle(None if until is None else max(until - time.monotonic(), 0.5))
         if thread is not None and thread is not threading.current_thread():
-            # A call in flight ends within its own timeouts; past the bound, the claim is
-            # given up below (unknown: the call may still reach the API).
-            thread.join(None if until is None else max(until - time.monotonic(), 0.5))
+            thread.join(None if until is None else max(until - time.monotonic(), 0.1))
         _lifecycle.unregister(self)
         try:
             if self._worker_id is not None:
@@ -274,10 +295,23 @@ class Outbox(Closing):
         return thread is not None and thread.is_alive()
 
     def _background(self) -> None:
-        try:
-            self._delivery.run(self._stop, self._wake, True, None)
-        except Exception:
-            logger.exception("outbox: the worker stopped on an error; events stay on disk")
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self._delivery.run((self._stop,), self._wake, True, None)
+            except Exception:
+                # The store failing (a full disk, a lock held too long): events stay on
+                # disk; try again later rather than stop delivering for good.
+                failures += 1
+                logger.exception("outbox: the worker met an error; it tries again shortly")
+                self._stop.wait(backoff(failures))
+            else:
+                return
+
+    def _check_settings(self) -> None:
+        refused = refused_settings(self._api())
+        if refused is not None:
+            raise refused
 
     def _api(self) -> EventsApi:
         """This process's client, made on first use (a forked child makes its own)."""

@@ -32,6 +32,16 @@ class State(str, enum.Enum):
         and not discarded."""
         return self in HELD_STATES
 
+    @property
+    def resendable(self) -> bool:
+        """Whether :meth:`Outbox.resend` moves an event in this state back to pending."""
+        return self in RESENDABLE_STATES
+
+    @property
+    def discardable(self) -> bool:
+        """Whether :meth:`Outbox.discard` sets an event in this state aside."""
+        return self in DISCARDABLE_STATES
+
 
 HELD_STATES = frozenset({State.PENDING, State.SENDING, State.REJECTED, State.UNKNOWN})
 RESENDABLE_STATES = frozenset({State.UNKNOWN, State.REJECTED})
