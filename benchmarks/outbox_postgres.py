@@ -173,7 +173,6 @@ def track_vs_insert(url: str, calls: int) -> dict[str, dict[str, float]]:
 def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
     import psycopg
-
     from pg_cluster import Cluster, find_binaries, with_database
 
     cluster: Optional[Cluster] = None

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-
 from pg_cluster import create_database, server_url
 
 TARGET_MAKERS: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {

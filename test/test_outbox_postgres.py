@@ -17,8 +17,10 @@ import threading
 import time
 from typing import Any, Iterator
 
+import pg_cluster
 import psycopg
 import pytest
+from pg_cluster import wait_for
 
 from voucherify.exceptions import ApiTypeError, ApiValueError
 from voucherify.outbox import Outbox, OutboxError, OutboxFullError, State
@@ -28,9 +30,7 @@ from voucherify.outbox._sqlite import SQLiteStore
 from voucherify.outbox._store import Claim, Finish
 from voucherify.testing import LocalVoucherify, faults
 
-import pg_cluster
 from conftest import APP_ID, APP_TOKEN, make_configuration
-from pg_cluster import wait_for
 
 pg_server = pg_cluster.pg_server
 pg_url = pg_cluster.pg_url
