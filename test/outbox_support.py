@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from pg_cluster import create_database, server_url
 
 TARGET_MAKERS: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {
     "sqlite": lambda request, tmp_path: str(tmp_path / "outbox.db"),
+    "postgres": lambda request, tmp_path: create_database(server_url(request.config)),
 }
 """How each store kind makes a fresh, empty outbox target for one test."""
 

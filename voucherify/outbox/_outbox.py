@@ -106,6 +106,11 @@ class Outbox(Closing):
 
         ``body`` is checked exactly as ``EventsApi.track_custom_event`` checks it (the same
         ``ApiValueError``, and nothing is stored); once this returns, the event is on disk.
+
+        ``connection`` (a PostgreSQL outbox only): the app's own psycopg connection to the
+        outbox's database. The event is written inside that connection's open transaction
+        and not committed: workers see it once the app commits, and a rollback leaves
+        nothing (in autocommit mode the insert commits by itself).
         """
         payload = encode_event(body)
         self._check_open()
@@ -357,9 +362,19 @@ class Outbox(Closing):
 
 
 def open_store(path: Union[str, Path], max_events: int, max_bytes: int) -> Store:
-    """The store ``path`` names: for now, always an SQLite file."""
+    """The store ``path`` names: a ``postgresql://`` or ``postgres://`` URL, or a libpq
+    connection string (``host=... dbname=...``), is a PostgreSQL database; anything else is
+    the path of an SQLite file."""
     if not isinstance(path, (str, Path)) or not str(path):
-        raise ApiTypeError("path must be the outbox file's path (a str or Path)")
+        raise ApiTypeError("path must be the outbox file's path (a str or Path), or a "
+                           "PostgreSQL URL or connection string")
+    if isinstance(path, str):
+        from voucherify.outbox._postgres import is_postgres_target
+
+        if is_postgres_target(path):
+            from voucherify.outbox._postgres import PostgresStore
+
+            return PostgresStore(path, max_events, max_bytes)
     from voucherify.outbox._sqlite import SQLiteStore
 
     return SQLiteStore(os.fspath(path), max_events, max_bytes)
