@@ -551,3 +551,18 @@ def test_without_a_server_the_tests_skip_unless_postgres_is_required(
     monkeypatch.setenv(pg_cluster.ENV_REQUIRE, "1")
     with pytest.raises(pytest.fail.Exception, match="PostgreSQL is required"):
         pg_cluster._unavailable("gone")
+
+
+def test_the_password_in_a_url_never_shows_in_repr_path_or_errors(pg_url: str) -> None:
+    # The throwaway cluster trusts 127.0.0.1, so any password is accepted, and must be masked.
+    scheme, _, rest = pg_url.partition("://")
+    user, _, place = rest.partition("@")
+    url = f"{scheme}://{user}:hunter2secret@{place}"
+    with Outbox(url) as outbox:
+        outbox.track(body("masked"))
+        shown = [repr(outbox), outbox.path, str(outbox.stats())]
+        assert all("hunter2secret" not in text for text in shown), shown
+        assert "127.0.0.1" in outbox.path and "password" not in outbox.path
+    with pytest.raises(OutboxError) as closed:
+        outbox.track(body("after-close"))
+    assert "hunter2secret" not in str(closed.value)

@@ -81,7 +81,8 @@ class Outbox(Closing):
         self.configuration = configuration
         self.exit_timeout = float(exit_timeout)
         self._store: Store = open_store(path, max_events, max_bytes)
-        self.path = path
+        self.path: str = self._store.display
+        """Where the outbox is: its file, or its database with any password masked."""
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -282,7 +283,7 @@ class Outbox(Closing):
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("running" if self._running() else "open")
-        return f"Outbox({str(self.path)!r}, {state})"
+        return f"Outbox({self.path!r}, {state})"
 
     # -- inner workings --------------------------------------------------------------------
 

@@ -102,6 +102,7 @@ class SQLiteStore(Store):
 
     def __init__(self, path: str, max_events: int, max_bytes: int) -> None:
         self.path = path
+        self.display = path
         self.max_events = max_events
         self.max_bytes = max_bytes
         self.lock = threading.RLock()

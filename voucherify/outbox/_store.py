@@ -72,6 +72,8 @@ class Store(abc.ABC):
     max_events: int
     max_bytes: int
     lock: threading.RLock
+    display: str
+    """Where the store is, safe to show: a path, or a URL with its password masked."""
     """Held by every use of the store's connections; the outbox holds it across a fork."""
 
     @abc.abstractmethod
