@@ -308,7 +308,7 @@ class PostgresStore(Store):
                 psycopg2 and hasattr(connection, "cursor")):
             raise ApiTypeError("connection must be a psycopg (3, or psycopg2) connection to "
                                "the outbox's database; with SQLAlchemy or Django pass the "
-                               "driver's connection (see docs/outbox-postgresql.md)")
+                               "driver's connection (docs/outbox.md, PostgreSQL)")
         theirs = getattr(getattr(connection, "info", None), "dbname", None)
         ours = self._dbname
         if theirs is not None and ours is not None and theirs != ours:
