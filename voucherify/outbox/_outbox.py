@@ -218,11 +218,18 @@ class Outbox(Closing):
         with self._lock:
             if self._closed:
                 return
-            if self._running():
-                try:
-                    self.flush(timeout)
-                except Exception:  # the store failing: still stop and release
+            running = self._running()
+        # Not under self._lock: the worker takes it (its first _worker(), _api()) to make
+        # the progress this flush waits for.
+        if running:
+            try:
+                self.flush(timeout)
+            except Exception:  # the store failing: still stop and release
+                if not self._closed:  # (not: another thread closed it meanwhile)
                     logger.exception("outbox: the last flush failed")
+        with self._lock:
+            if self._closed:
+                return
             self._closed = True
             self._stop.set()
             self._wake.set()
