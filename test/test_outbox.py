@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
-from conftest import APP_ID, APP_TOKEN
 from outbox_support import (
     body,
     configuration_for,
@@ -34,6 +33,8 @@ from outbox_support import (
 import voucherify
 from voucherify.outbox import Outbox, OutboxError, OutboxFullError, State
 from voucherify.testing import LocalVoucherify, faults
+
+from conftest import APP_TOKEN
 
 BIG = "x" * (10 * 1024 * 1024)
 BAD_BODIES: dict[str, Any] = {
@@ -105,9 +106,9 @@ def test_a_tracked_event_is_in_the_sqlite_file_for_any_connection(tmp_path: Path
 def test_a_bad_body_raises_what_track_custom_event_raises_and_stores_nothing(
         outbox: Outbox, server: LocalVoucherify, name: str) -> None:
     bad = BAD_BODIES[name]
-    with voucherify.ApiClient(configuration_for(server.url)) as client:
-        with pytest.raises(voucherify.OpenApiException) as direct:
-            voucherify.EventsApi(client).track_custom_event(events_create_request_body=bad)
+    with voucherify.ApiClient(configuration_for(server.url)) as client, \
+            pytest.raises(voucherify.OpenApiException) as direct:
+        voucherify.EventsApi(client).track_custom_event(events_create_request_body=bad)
     with pytest.raises(voucherify.OpenApiException) as tracked:
         outbox.track(bad)
     assert type(tracked.value) is type(direct.value)
@@ -156,7 +157,8 @@ def test_delivered_keeps_the_customer_id_and_the_request_id(
 
 
 REJECTED_BODY = {"code": 400, "key": "invalid_payload", "message": "Invalid payload",
-                 "details": "Property .metadata should be object", "request_id": "v-0123456789abcdef01"}
+                 "details": "Property .metadata should be object",
+                 "request_id": "v-0123456789abcdef01"}
 
 
 @pytest.mark.parametrize("case", ["400-invalid-payload", "404-unknown-customer"])
@@ -165,7 +167,8 @@ def test_rejected_keeps_the_error_and_is_never_sent_again(
     if case == "400-invalid-payload":
         server.inject(faults.status(400, body=REJECTED_BODY))
         event_id = outbox.track(body("r"))
-        expected = {"status": 400, "key": "invalid_payload", "request_id": REJECTED_BODY["request_id"]}
+        expected = {"status": 400, "key": "invalid_payload",
+                    "request_id": REJECTED_BODY["request_id"]}
     else:
         event_id = outbox.track({"event": "e", "customer": {"id": "cust_nobody"},
                                  "metadata": {"tag": "r"}})
@@ -382,9 +385,12 @@ def test_start_delivers_in_the_background_and_a_track_wakes_the_worker(
     for n in range(2):
         time.sleep(0.05)  # the worker is idle now, in its 1 s poll
         outbox.track(body(f"wake-{n}"))
+        count = 2 + n
         # Far sooner than the poll would find it: the track woke the worker.
-        assert wait_until(lambda: len(server.events) == 2 + n, 0.5), "the worker slept on"
-        assert wait_until(lambda: outbox.stats().counts[State.DELIVERED] == 2 + n, 5.0)
+        assert wait_until(lambda count=count: len(server.events) == count, 0.5), \
+            "the worker slept on"
+        assert wait_until(
+            lambda count=count: outbox.stats().counts[State.DELIVERED] == count, 5.0)
     assert_each_recorded_once(server, ["first", "wake-0", "wake-1"])
 
 
