@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 import pytest
-from conftest import APP_ID, APP_TOKEN
 
 import voucherify
 from voucherify.outbox import Outbox, State
 from voucherify.testing import LocalVoucherify
+
+from conftest import APP_ID, APP_TOKEN
 
 TARGET_MAKERS: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {
     "sqlite": lambda request, tmp_path: str(tmp_path / "outbox.db"),
