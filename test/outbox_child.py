@@ -15,6 +15,8 @@ printed before the kill. Modes:
   waits for it to be delivered without flushing, and reports which worker threads it has;
   the parent waits for the child, then tracks and flushes one more.
 - ``exit``: start the worker, track ``count`` events and end normally, without flushing.
+- ``mp``: the same in a ``multiprocessing`` child (fork start method), which ends through
+  ``os._exit`` once its target returns; this process waits for it.
 """
 
 from __future__ import annotations
@@ -125,8 +127,17 @@ def exit_mode(target: str, options: dict[str, Any]) -> None:
     # No flush, no close: the interpreter's exit is the outbox's last chance.
 
 
+def mp_mode(target: str, options: dict[str, Any]) -> None:
+    import multiprocessing
+
+    child = multiprocessing.get_context("fork").Process(target=exit_mode, args=(target, options))
+    child.start()
+    child.join(30.0)
+    say(exitcode=child.exitcode)
+
+
 MODES = {"track": track_mode, "rate": rate_mode, "hold": hold_mode, "fork": fork_mode,
-         "exit": exit_mode}
+         "exit": exit_mode, "mp": mp_mode}
 
 if __name__ == "__main__":
     MODES[sys.argv[1]](sys.argv[2], json.loads(sys.argv[3]) if len(sys.argv) > 3 else {})

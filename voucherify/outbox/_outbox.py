@@ -131,6 +131,7 @@ class Outbox(Closing):
                                       daemon=True)
             self._thread = thread
             thread.start()
+        _lifecycle.worker_started()
 
     def deliver(self, follow: bool = False, max_seconds: Optional[float] = None) -> DeliveryReport:
         """Deliver in the calling thread until nothing is pending; with ``follow``, keep
