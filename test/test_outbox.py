@@ -102,6 +102,15 @@ def test_a_tracked_event_is_in_the_sqlite_file_for_any_connection(tmp_path: Path
         assert json.loads(rows[0][2]) == body("a")
 
 
+def test_a_sqlite_outbox_refuses_a_callers_transaction(tmp_path: Path) -> None:
+    with Outbox(tmp_path / "outbox.db", configuration_for("http://127.0.0.1:9")) as opened, \
+            sqlite3.connect(tmp_path / "app.db") as connection:
+        with pytest.raises(OutboxError, match="PostgreSQL"):
+            opened.track(body("a"), connection=connection)
+        assert opened.events() == []
+    connection.close()
+
+
 @pytest.mark.parametrize("name", sorted(BAD_BODIES))
 def test_a_bad_body_raises_what_track_custom_event_raises_and_stores_nothing(
         outbox: Outbox, server: LocalVoucherify, name: str) -> None:
