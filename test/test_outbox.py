@@ -580,19 +580,25 @@ def test_keys_are_never_stored_or_shown(tmp_path: Path, caplog: pytest.LogCaptur
             server.inject(fault)
             opened.track(body(fault.name))
             assert opened.flush(5.0)
+        capped = Outbox(path, configuration_for(server.url), max_events=1)
         with pytest.raises(OutboxFullError) as full:
-            Outbox(path, configuration_for(server.url), max_events=1).track(body("full"))
+            capped.track(body("full"))
+        capped.close()
         shown += [repr(opened), str(full.value), repr(full.value)]
+        assert {event.state for event in opened.events()} == {
+            State.DELIVERED, State.REJECTED, State.UNKNOWN}
+        opened.close()  # its worker would deliver the next event with the right key
         wrong = Outbox(path, configuration_for(server.url, app_token="sk_wrong_token_0000"))
         wrong.track(body("refused"))
         wrong.deliver(max_seconds=0.2)
         shown += [repr(wrong), json.dumps([event.to_dict() for event in wrong.events()])]
-        assert {event.state for event in opened.events()} == {
+        assert {event.state for event in wrong.events()} == {
             State.DELIVERED, State.REJECTED, State.UNKNOWN, State.PENDING}
+        assert [request["status"] for request in server.requests][-1] == 401
         on_disk = _all_bytes(tmp_path)  # the file, its -wal and the -workers folder, open
         assert any(name.endswith("-wal") for name in on_disk)
+        assert any("-workers" in name for name in on_disk)
         wrong.close()
-        opened.close()
     on_disk.update({name + " (closed)": data for name, data in _all_bytes(tmp_path).items()})
     shown.append(caplog.text)
     assert "unknown" in caplog.text and "refused the keys" in caplog.text
