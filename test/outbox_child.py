@@ -15,6 +15,9 @@ printed before the kill. Modes:
   waits for it to be delivered without flushing, and reports which worker threads it has;
   the parent waits for the child, then tracks and flushes one more.
 - ``exit``: start the worker, track ``count`` events and end normally, without flushing.
+- ``survive``: track one event, fork; the parent waits until the child has tracked one,
+  closes its outbox and ends; the child waits for that, prints ``{"ready"}``, then tracks one
+  event per line read from standard input, and closes when standard input ends.
 - ``mp``: the same in a ``multiprocessing`` child (fork start method), which ends through
   ``os._exit`` once its target returns; this process waits for it.
 """
@@ -127,6 +130,25 @@ def exit_mode(target: str, options: dict[str, Any]) -> None:
     # No flush, no close: the interpreter's exit is the outbox's last chance.
 
 
+def survive_mode(target: str, options: dict[str, Any]) -> None:
+    outbox = open_outbox(target, options)
+    say(id=outbox.track(body("parent")))
+    parent_gone_r, parent_gone_w = os.pipe()
+    tracked_r, tracked_w = os.pipe()
+    if os.fork() == 0:
+        os.close(parent_gone_w)
+        say(id=outbox.track(body("child-0")))
+        os.write(tracked_w, b"1")
+        os.read(parent_gone_r, 1)  # end of file: the parent has ended
+        say(ready=os.getpid())
+        for n, _ in enumerate(sys.stdin, start=1):
+            say(id=outbox.track(body(f"child-{n}")))
+        outbox.close()
+        sys.exit(0)
+    os.read(tracked_r, 1)
+    outbox.close()  # the parent leaves while its child goes on with the outbox
+
+
 def mp_mode(target: str, options: dict[str, Any]) -> None:
     import multiprocessing
 
@@ -137,7 +159,7 @@ def mp_mode(target: str, options: dict[str, Any]) -> None:
 
 
 MODES = {"track": track_mode, "rate": rate_mode, "hold": hold_mode, "fork": fork_mode,
-         "exit": exit_mode, "mp": mp_mode}
+         "exit": exit_mode, "mp": mp_mode, "survive": survive_mode}
 
 if __name__ == "__main__":
     MODES[sys.argv[1]](sys.argv[2], json.loads(sys.argv[3]) if len(sys.argv) > 3 else {})

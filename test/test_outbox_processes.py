@@ -212,6 +212,31 @@ def test_a_forked_child_delivers_with_its_own_worker_and_the_parent_goes_on(
     assert recorded_tags(server.events) == {"parent-before": 1, "child": 1, "parent-after": 1}
 
 
+def test_a_forked_child_keeps_what_it_tracks_after_the_parent_closed(
+        outbox_target: str) -> None:  # noqa: F811
+    url = "http://127.0.0.1:9"
+    parent = spawn("survive", outbox_target, url)
+    assert parent.stdout is not None and parent.stdin is not None
+    ids = [json.loads(parent.stdout.readline())["id"] for _ in range(2)]  # parent, child-0
+    assert "ready" in json.loads(parent.stdout.readline())  # the parent has closed and ended
+    assert parent.wait(10) == 0
+    with reopen(outbox_target, url) as other:  # another process writes meanwhile
+        ids.append(other.track({"event": "outbox_test", "customer": {"source_id": "c-o"},
+                                "metadata": {"tag": "other"}}))
+        parent.stdin.write("1\n")
+        parent.stdin.flush()
+        ids.append(json.loads(parent.stdout.readline())["id"])
+    parent.stdin.write("2\n")  # after the other process closed its outbox
+    parent.stdin.flush()
+    ids.append(json.loads(parent.stdout.readline())["id"])
+    parent.stdin.close()
+    assert parent.stdout.read() == ""  # the child has ended (it held the pipe)
+    with reopen(outbox_target, url) as outbox:
+        assert sorted(event.body["metadata"]["tag"] for event in outbox.events()) == [
+            "child-0", "child-1", "child-2", "other", "parent"]
+        assert states(outbox) == dict.fromkeys(ids, State.PENDING)
+
+
 # -- the flush at exit -----------------------------------------------------------------------
 
 
