@@ -545,15 +545,24 @@ def test_a_folder_is_refused(tmp_path: Path) -> None:
         Outbox(tmp_path, configuration_for("http://127.0.0.1:9"))
 
 
-def test_a_new_outbox_file_is_readable_by_its_owner_alone(tmp_path: Path) -> None:
+def test_a_new_outbox_file_is_readable_by_its_owner_alone(
+        tmp_path: Path, server: LocalVoucherify) -> None:
     path = tmp_path / "new.db"
     old = os.umask(0o022)
     try:
-        with Outbox(path, configuration_for("http://127.0.0.1:9")) as opened:
+        with Outbox(path, configuration_for(server.url)) as opened:
             opened.track(body("a"))
-            assert path.stat().st_mode & 0o777 == 0o600
+            opened.start()
+            assert opened.flush(5.0)
+            opened.track(body("b"))  # the worker is registered and the WAL is in use now
+            modes = {item.name: item.stat().st_mode & 0o777 for item in tmp_path.rglob("*")}
     finally:
         os.umask(old)
+    workers = modes.pop("new.db-workers")
+    assert workers == 0o700
+    assert {"new.db", "new.db-wal", "new.db-shm"} <= set(modes)
+    assert len(modes) == 4  # the three files and the worker's lock file
+    assert set(modes.values()) == {0o600}, modes
     assert path.stat().st_mode & 0o777 == 0o600
 
 
