@@ -145,6 +145,7 @@ class Outbox(Closing):
                                       daemon=True)
             self._thread = thread
             thread.start()
+        _lifecycle.worker_started()
 
     def deliver(
         self,

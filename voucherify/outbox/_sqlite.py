@@ -17,6 +17,7 @@ import sqlite3
 import threading
 import time
 import uuid
+import weakref
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Optional
 
@@ -41,7 +42,29 @@ APPLICATION_ID = 0x56584F42
 _BUSY_TIMEOUT = 30.0
 _ABANDONED: list[sqlite3.Connection] = []
 """Connections a forked child inherited: never used or closed there (closing could
-checkpoint the parent's WAL from under it), only kept from being collected."""
+checkpoint the parent's WAL from under it), only kept from being collected. None is
+inherited while :func:`_close_before_fork` runs before each fork."""
+
+_STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
+
+
+def _close_before_fork() -> None:
+    """Close every store's connection in the parent just before ``os.fork()``; each
+    reconnects on its next use. A child must not inherit an open connection: SQLite keeps
+    per process what locks it believes the process holds, so the child's own connection to
+    the same file would believe it holds the parent's locks on the file and the WAL index,
+    hold none, and a last connection elsewhere closing would checkpoint and delete the WAL
+    under it. What the child then committed went to the deleted WAL and was lost, and its
+    own last close wrote stale pages over what others had committed meanwhile."""
+    for store in list(_STORES):
+        with store.lock:
+            if store._db is not None:
+                store._db.close()
+                store._db = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_close_before_fork)
 
 _HELD = "('" + "','".join(sorted(state.value for state in HELD_STATES)) + "')"
 
@@ -111,6 +134,7 @@ class SQLiteStore(Store):
         self._db: Optional[sqlite3.Connection] = None
         self._closed = False
         self._connect(create=True)
+        _STORES.add(self)
 
     # -- opening -------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from voucherify.testing._replies import (
     error_reply,
     invalid_payload_reply,
     json_reply,
+    new_request_id,
     unauthorized_reply,
 )
 from voucherify.testing._schemas import EventSchemas, SchemaError
@@ -170,7 +171,7 @@ class Endpoints:
                 endpoint=path, event=payload["event"], customer_id=customer["id"], body=payload
             )
         )
-        return json_reply(
+        reply = json_reply(
             200,
             {
                 "object": "event",
@@ -187,6 +188,8 @@ class Endpoints:
                 "loyalty": None,
             },
         )
+        # As the API does, a 2xx names its request, so a caller can quote it to support.
+        return replace(reply, headers=(("X-Request-Id", new_request_id()),))
 
 
 def _too_many_requests(decision: Decision) -> Reply:
