@@ -560,8 +560,8 @@ def test_a_new_outbox_file_is_readable_by_its_owner_alone(
         os.umask(old)
     workers = modes.pop("new.db-workers")
     assert workers == 0o700
-    assert {"new.db", "new.db-wal", "new.db-shm"} <= set(modes)
-    assert len(modes) == 4  # the three files and the worker's lock file
+    assert {"new.db", "new.db-wal", "new.db-shm", "write.lock"} <= set(modes)
+    assert len(modes) == 5  # the three files, the writers' lock and the worker's lock file
     assert set(modes.values()) == {0o600}, modes
     assert path.stat().st_mode & 0o777 == 0o600
 

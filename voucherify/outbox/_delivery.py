@@ -168,8 +168,8 @@ class Hold:
     seconds: float
 
 
-Step = Union[Reap, ClaimNext, SendClaimed, Record, Idle, Hold]
-Steps = Generator[Step, Union[ClaimResult, Attempt, None], DeliveryReport]
+DeliveryStep = Union[Reap, ClaimNext, SendClaimed, Record, Idle, Hold]
+DeliverySteps = Generator[DeliveryStep, Union[ClaimResult, Attempt, None], DeliveryReport]
 
 
 def _no_learning(pace: SharedPace, now: float, in_flight: int) -> None:
@@ -182,7 +182,7 @@ def delivery(
     stopped: Callable[[], bool],
     grant: Grant,
     max_pause: float,
-) -> Steps:
+) -> DeliverySteps:
     """The delivery loop as steps, without I/O: claim, send, record; wait when nothing is
     pending (``follow``) or the pace says so. Ends when nothing is pending (unless
     ``follow``), at ``until`` (``time.monotonic()``), or once ``stopped()``; returns the
