@@ -383,6 +383,17 @@ def test_events_pages_by_state_limit_and_after(outbox: Outbox) -> None:
         outbox.events(state="lost")
 
 
+def test_paging_after_a_purged_event_is_refused_rather_than_started_over(
+        outbox: Outbox) -> None:
+    ids = [outbox.track(body(str(n))) for n in range(3)]
+    outbox.discard([ids[1]])
+    assert outbox.purge(0) == 1
+    with pytest.raises(voucherify.ApiValueError, match="holds no event"):
+        outbox.events(limit=2, after=ids[1])
+    with pytest.raises(voucherify.ApiValueError, match="holds no event"):
+        outbox.events(after="no-such-id")
+
+
 # -- 3. the background worker, flush, close --------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from voucherify.exceptions import OpenApiException
+from voucherify.exceptions import ApiValueError, OpenApiException
 
 
 class OutboxError(OpenApiException):
@@ -18,3 +18,10 @@ class OutboxFullError(OutboxError):
         super().__init__(message)
         self.held_events = held_events
         self.held_bytes = held_bytes
+
+
+def unknown_after(event_id: str) -> ApiValueError:
+    """``events(after=...)`` named an event the outbox does not hold (purged, or a typo):
+    listing from the start instead would show a paging operator events twice."""
+    return ApiValueError(f"after: the outbox holds no event {event_id!r} (purged, or not an "
+                         "id of this outbox); page from the last id you listed that remains")

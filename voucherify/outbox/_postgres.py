@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
 from voucherify.bulk._pacer import PaceState
 from voucherify.exceptions import ApiTypeError
-from voucherify.outbox._errors import OutboxError
+from voucherify.outbox._errors import OutboxError, unknown_after
 from voucherify.outbox._records import HELD_STATES, OutboxEvent, OutboxStats, State
 from voucherify.outbox._sqlite import _full
 from voucherify.outbox._store import (
@@ -534,9 +534,13 @@ class PostgresStore(Store):
             where.append("state = %s")
             args.append(state.value)
         if after is not None:
-            where.append("seq > COALESCE((SELECT seq FROM voucherify_outbox_events "
-                         "WHERE id = %s), 0)")
-            args.append(after)
+            with self._transaction() as conn:
+                found = conn.execute("SELECT seq FROM voucherify_outbox_events WHERE id = %s",
+                                     (after,)).fetchone()
+            if found is None:
+                raise unknown_after(after)
+            where.append("seq > %s")
+            args.append(found[0])
         sql = f"SELECT {_COLUMNS} FROM voucherify_outbox_events"
         if where:
             sql += " WHERE " + " AND ".join(where)

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Optional
 
 from voucherify.bulk._pacer import PaceState
-from voucherify.outbox._errors import OutboxError, OutboxFullError
+from voucherify.outbox._errors import OutboxError, OutboxFullError, unknown_after
 from voucherify.outbox._liveness import WorkerLocks
 from voucherify.outbox._records import HELD_STATES, OutboxEvent, OutboxStats, State
 from voucherify.outbox._store import (
@@ -338,8 +338,12 @@ class SQLiteStore(Store):
             where.append("state = ?")
             args.append(state.value)
         if after is not None:
-            where.append("seq > COALESCE((SELECT seq FROM events WHERE id = ?), 0)")
-            args.append(after)
+            with self._read() as db:
+                found = db.execute("SELECT seq FROM events WHERE id = ?", (after,)).fetchone()
+            if found is None:
+                raise unknown_after(after)
+            where.append("seq > ?")
+            args.append(str(found[0]))
         sql = f"SELECT {_COLUMNS} FROM events"
         if where:
             sql += " WHERE " + " AND ".join(where)
