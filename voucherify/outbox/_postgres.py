@@ -514,16 +514,8 @@ class PostgresStore(Store):
                 f"FROM voucherify_outbox_shared").fetchone() or (None, 0.0, 0.0)
             held_events, held_bytes = _held(conn)
             workers = _one(conn, "SELECT count(*) FROM voucherify_outbox_workers")
-        return OutboxStats(
-            counts=counts,
-            oldest_pending_age=None if oldest is None else max(0.0, db_now - oldest),
-            held_events=held_events,
-            held_bytes=held_bytes,
-            max_events=self.max_events,
-            max_bytes=self.max_bytes,
-            workers=workers,
-            paused_for=max(0.0, paused_until - db_now),
-        )
+        return OutboxStats.at(db_now, counts, oldest, (held_events, held_bytes),
+                              (self.max_events, self.max_bytes), workers, paused_until)
 
     def events(
         self, state: Optional[State], limit: Optional[int], after: Optional[str] = None

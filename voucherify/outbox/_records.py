@@ -118,6 +118,32 @@ class OutboxStats:
     paused_for: float
     """Seconds until delivery may go on, when it is paused (a 429, the API down); else 0."""
 
+    @classmethod
+    def at(
+        cls,
+        now: float,
+        counts: dict[State, int],
+        oldest_pending_at: Optional[float],
+        held: tuple[int, int],
+        caps: tuple[int, int],
+        workers: int,
+        paused_until: float,
+    ) -> OutboxStats:
+        """The stats as of ``now`` (the store's clock) from what a store read: when the
+        oldest pending event was tracked, the held events and bytes, the caps, and until
+        when delivery is paused."""
+        return cls(
+            counts=counts,
+            oldest_pending_age=(None if oldest_pending_at is None
+                                else max(0.0, now - oldest_pending_at)),
+            held_events=held[0],
+            held_bytes=held[1],
+            max_events=caps[0],
+            max_bytes=caps[1],
+            workers=workers,
+            paused_for=max(0.0, paused_until - now),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view, as ``voucherify outbox status`` prints it."""
         return {

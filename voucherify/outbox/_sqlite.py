@@ -319,16 +319,9 @@ class SQLiteStore(Store):
                 workers = db.execute("SELECT COUNT(*) FROM workers").fetchone()[0]
             finally:
                 db.execute("COMMIT")
-        return OutboxStats(
-            counts=counts,
-            oldest_pending_age=None if oldest is None else max(0.0, now - oldest[0]),
-            held_events=held_events,
-            held_bytes=held_bytes,
-            max_events=self.max_events,
-            max_bytes=self.max_bytes,
-            workers=workers,
-            paused_for=max(0.0, paused_until - now),
-        )
+        return OutboxStats.at(now, counts, None if oldest is None else oldest[0],
+                              (held_events, held_bytes), (self.max_events, self.max_bytes),
+                              workers, paused_until)
 
     def events(
         self, state: Optional[State], limit: Optional[int], after: Optional[str] = None
