@@ -337,6 +337,7 @@ class Outbox(Closing):
     def _before_fork(self) -> None:
         self._lock.acquire()
         self._store.lock.acquire()
+        self._store.before_fork()
 
     def _after_fork_in_parent(self) -> None:
         self._store.lock.release()

@@ -37,9 +37,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
 from voucherify.bulk._pacer import PaceState
 from voucherify.exceptions import ApiTypeError
-from voucherify.outbox._errors import OutboxError, unknown_after
+from voucherify.outbox._errors import OutboxError, OutboxFullError, unknown_after
 from voucherify.outbox._records import HELD_STATES, OutboxEvent, OutboxStats, State
-from voucherify.outbox._sqlite import _full
 from voucherify.outbox._store import (
     SCHEMA_VERSION,
     Claim,
@@ -565,6 +564,9 @@ class PostgresStore(Store):
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    def before_fork(self) -> None:
+        """Nothing: the session stays open here, and the child disowns its copy."""
+
     def forget_after_fork(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
@@ -673,7 +675,7 @@ def _insert(conn: Any, event_id: str, payload: bytes, max_events: int, max_bytes
             cursor.execute("SELECT coalesce(sum(events), 0)::bigint, "
                            "coalesce(sum(bytes), 0)::bigint FROM voucherify_outbox_held")
             held_events, held_bytes = cursor.fetchone()
-            raise _full(held_events, held_bytes, size, max_events, max_bytes)
+            raise OutboxFullError.over_cap(held_events, held_bytes, size, max_events, max_bytes)
     finally:
         cursor.close()
 

@@ -17,7 +17,6 @@ import sqlite3
 import threading
 import time
 import uuid
-import weakref
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Optional
 
@@ -41,30 +40,8 @@ APPLICATION_ID = 0x56584F42
 
 _BUSY_TIMEOUT = 30.0
 _ABANDONED: list[sqlite3.Connection] = []
-"""Connections a forked child inherited: never used or closed there (closing could
-checkpoint the parent's WAL from under it), only kept from being collected. None is
-inherited while :func:`_close_before_fork` runs before each fork."""
-
-_STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
-
-
-def _close_before_fork() -> None:
-    """Close every store's connection in the parent just before ``os.fork()``; each
-    reconnects on its next use. A child must not inherit an open connection: SQLite keeps
-    per process what locks it believes the process holds, so the child's own connection to
-    the same file would believe it holds the parent's locks on the file and the WAL index,
-    hold none, and a last connection elsewhere closing would checkpoint and delete the WAL
-    under it. What the child then committed went to the deleted WAL and was lost, and its
-    own last close wrote stale pages over what others had committed meanwhile."""
-    for store in list(_STORES):
-        with store.lock:
-            if store._db is not None:
-                store._db.close()
-                store._db = None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_close_before_fork)
+"""Connections a forked child inherited anyway (a fork that ran no Python hook): never used
+or closed there, only kept from being collected."""
 
 _HELD = "('" + "','".join(sorted(state.value for state in HELD_STATES)) + "')"
 
@@ -134,7 +111,6 @@ class SQLiteStore(Store):
         self._db: Optional[sqlite3.Connection] = None
         self._closed = False
         self._connect(create=True)
-        _STORES.add(self)
 
     # -- opening -------------------------------------------------------------------------
 
@@ -217,7 +193,8 @@ class SQLiteStore(Store):
             held_events, held_bytes = db.execute(
                 "SELECT held_events, held_bytes FROM shared").fetchone()
             if held_events + 1 > self.max_events or held_bytes + size > self.max_bytes:
-                raise _full(held_events, held_bytes, size, self.max_events, self.max_bytes)
+                raise OutboxFullError.over_cap(held_events, held_bytes, size, self.max_events,
+                                               self.max_bytes)
             db.execute(
                 "INSERT INTO events (id, state, payload, size, created_at, updated_at) "
                 "VALUES (?, 'pending', ?, ?, ?, ?)",
@@ -373,6 +350,19 @@ class SQLiteStore(Store):
 
     # -- lifecycle -----------------------------------------------------------------------
 
+    def before_fork(self) -> None:
+        """Close the connection; it reopens on next use, here and in the child.
+
+        A child must not inherit an open connection: SQLite keeps per process what locks
+        it believes the process holds, so the child's own connection to the same file
+        would believe it holds the parent's locks on the file and the WAL index and hold
+        none, and a last connection elsewhere closing would checkpoint and delete the WAL
+        under it: what the child then committed was lost, and its own last close wrote
+        stale pages over what others had committed meanwhile."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
     def forget_after_fork(self) -> None:
         if self._db is not None:
             _ABANDONED.append(self._db)
@@ -472,19 +462,6 @@ def _give_up_claims(db: sqlite3.Connection, worker: str, why: str) -> int:
         "updated_at = ? WHERE state = 'sending' AND worker = ?",
         (error, time.time(), worker))
     return cursor.rowcount
-
-
-def _full(held_events: int, held_bytes: int, size: int, max_events: int, max_bytes: int
-          ) -> OutboxFullError:
-    if held_events + 1 > max_events:
-        why = f"it holds {held_events} undelivered events, its cap (max_events={max_events})"
-    else:
-        why = (f"{held_bytes} bytes of undelivered events plus this one's {size} would pass "
-               f"its cap (max_bytes={max_bytes})")
-    return OutboxFullError(
-        f"the outbox is full: {why}; the event was not stored. Deliver, resend or discard "
-        "what it holds (voucherify outbox status/list), or raise the cap", held_events,
-        held_bytes)
 
 
 def _event(row: tuple[Any, ...]) -> OutboxEvent:

@@ -132,6 +132,11 @@ class Store(abc.ABC):
         """Delete events in ``states`` last changed before ``before``; how many."""
 
     @abc.abstractmethod
+    def before_fork(self) -> None:
+        """In the parent, just before ``os.fork()``, with :attr:`lock` held: leave nothing
+        the child must not inherit."""
+
+    @abc.abstractmethod
     def forget_after_fork(self) -> None:
         """In a forked child: drop every connection, lock and worker inherited from the
         parent without closing or using them (they are the parent's)."""
