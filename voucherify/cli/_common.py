@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Sequence, TextIO
+import threading
+from typing import Callable, NoReturn, Sequence, TextIO, TypeVar
 
 from voucherify.configuration import HOST_ENV, KEY_ENV, REGION_ENV, Configuration
 from voucherify.exceptions import ApiValueError, PicklableException
+
+T = TypeVar("T")
 
 # -- exit codes and errors -------------------------------------------------------------------
 
@@ -151,3 +154,52 @@ def in_cli_terms(message: str) -> str:
     for library, here in _IN_CLI_TERMS.items():
         message = message.replace(library, here)
     return message
+
+
+def _nothing() -> None:
+    """A tick that does nothing."""
+
+
+def run_interruptible(
+    work: Callable[[], T],
+    name: str,
+    interrupted: Callable[[], None],
+    abandon: Callable[[], NoReturn],
+    tick: Callable[[], None] = _nothing,
+    tick_seconds: float = 0.1,
+) -> tuple[T, bool]:
+    """Run ``work`` in a thread of its own while the main thread waits for Ctrl-C.
+
+    The first Ctrl-C calls ``interrupted`` (which should ask ``work`` to stop after the
+    calls in flight) and the wait goes on; a second calls ``abandon``, which exits at once.
+    ``tick`` runs every ``tick_seconds`` meanwhile. Returns what ``work`` returned and
+    whether it was interrupted; an exception from ``work`` is raised here.
+    """
+    outcome: dict[str, object] = {}
+    finished = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["result"] = work()
+        except BaseException as error:  # handed to the main thread
+            outcome["error"] = error
+        finally:
+            finished.set()
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    was_interrupted = False
+    # An Event, not Thread.join: a join cut short by Ctrl-C can leave the thread looking
+    # finished while it still runs.
+    while not finished.is_set():
+        try:
+            finished.wait(tick_seconds)
+            tick()
+        except KeyboardInterrupt:
+            if was_interrupted:
+                abandon()
+            was_interrupted = True
+            interrupted()
+    error = outcome.get("error")
+    if isinstance(error, BaseException):
+        raise error
+    return outcome["result"], was_interrupted  # type: ignore[return-value]

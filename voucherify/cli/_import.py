@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn, Optional, TextIO
 
 from voucherify.bulk import (
+    BulkResult,
     Journal,
     JournalInUseError,
     JournalRecords,
@@ -165,33 +166,27 @@ class _Run:
         configuration.connection_pool_maxsize = max(
             configuration.connection_pool_maxsize, self.args.concurrency
         )
-        outcome: dict[str, Any] = {}
+        def work() -> BulkResult:
+            with voucherify.ApiClient(configuration) as client:
+                return track_events(
+                    voucherify.EventsApi(client),
+                    self.feed,
+                    concurrency=self.args.concurrency,
+                    max_rate=self.args.max_rate,
+                    journal=self.journal,
+                    resend_unknown=self.args.resend_unknown,
+                    on_result=self._result,
+                    stop=self.stop,
+                )
 
-        def work() -> None:
-            try:
-                with voucherify.ApiClient(configuration) as client:
-                    outcome["result"] = track_events(
-                        voucherify.EventsApi(client),
-                        self.feed,
-                        concurrency=self.args.concurrency,
-                        max_rate=self.args.max_rate,
-                        journal=self.journal,
-                        resend_unknown=self.args.resend_unknown,
-                        on_result=self._result,
-                        stop=self.stop,
-                    )
-            except BaseException as error:  # reported by the main thread
-                outcome["error"] = error
-            finally:
-                finished.set()
-
-        finished = threading.Event()
-        threading.Thread(target=work, name="voucherify-import", daemon=True).start()
-        self._wait(finished)
+        try:
+            result, _ = _common.run_interruptible(
+                work, "voucherify-import", self._interrupted, self._abandon,
+                tick=self.progress.tick, tick_seconds=_TICK)
+        except Exception as error:
+            self.progress.finish()
+            raise CliError(f"the import failed: {error}", FAILED) from None
         self.progress.finish()
-        if "error" in outcome:
-            raise CliError(f"the import failed: {outcome['error']}", FAILED)
-        result = outcome["result"]
         if result.stopped is not None:
             # The library's own reasons (settings refused, a wait over max_wait) come after
             # any the feed already holds (Ctrl-C, the keys refused).
@@ -211,24 +206,13 @@ class _Run:
             self._print([self.rejected.failure])
         return self._exit_code()
 
-    def _wait(self, finished: threading.Event) -> None:
-        # An Event, not Thread.join: a join cut short by Ctrl-C can leave the thread looking
-        # finished while it still runs.
-        interrupted = False
-        while not finished.is_set():
-            try:
-                finished.wait(_TICK)
-                self.progress.tick()
-            except KeyboardInterrupt:
-                if interrupted:
-                    self._abandon()
-                interrupted = True
-                self.feed.stop("interrupted (Ctrl-C)", INTERRUPTED)
-                self.stop.set()
-                self.progress.message(
-                    "interrupted: sending nothing more, waiting for the calls in flight to "
-                    "end (Ctrl-C again to exit at once)"
-                )
+    def _interrupted(self) -> None:
+        self.feed.stop("interrupted (Ctrl-C)", INTERRUPTED)
+        self.stop.set()
+        self.progress.message(
+            "interrupted: sending nothing more, waiting for the calls in flight to "
+            "end (Ctrl-C again to exit at once)"
+        )
 
     def _abandon(self) -> NoReturn:
         """Exit now, the calls in flight unfinished: their rows stay ``sending`` in the journal.

@@ -43,9 +43,6 @@ LIST_LIMIT = 100
 """Events ``outbox list`` prints when ``--limit`` is not given."""
 STATES = tuple(state.value for state in State)
 
-_TICK = 0.1
-"""Seconds between looks at whether ``deliver``'s thread has ended (Ctrl-C comes between)."""
-
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)\s*", re.IGNORECASE)
 
@@ -146,9 +143,20 @@ def _deliver(args: argparse.Namespace, out: _Printer, stderr: TextIO,
     _check_settings(configuration)
     with _opened(args.target, configuration, args.max_rate) as outbox, \
             _log_to(stderr, secrets, bool(args.debug)):
-        delivery = _Delivery(outbox, args.follow, args.max_seconds)
-        interrupted = delivery.wait(stderr, secrets)
-        report = delivery.report()
+        stop = threading.Event()
+
+        def interrupted_once() -> None:
+            stop.set()  # claim nothing more; the call in flight ends and is recorded
+            print("voucherify: interrupted: claiming nothing more, waiting for the call in "
+                  "flight to end (Ctrl-C again to exit at once)", file=stderr, flush=True)
+
+        try:
+            with _sigterm_as_interrupt():
+                report, interrupted = _common.run_interruptible(
+                    lambda: outbox.deliver(args.follow, args.max_seconds, stop),
+                    "voucherify-outbox-deliver", interrupted_once, lambda: _abandon(stderr))
+        except BaseException as error:
+            raise _failure(error) from None
     out.json(_summary(report), indent=2)
     if interrupted:
         return INTERRUPTED
@@ -172,60 +180,6 @@ def _summary(report: DeliveryReport) -> dict[str, Any]:
     summary = asdict(report)
     summary["elapsed"] = round(report.elapsed, 3)
     return summary
-
-
-class _Delivery:
-    """:meth:`Outbox.deliver` in a thread, stopped (after the call in flight) on request."""
-
-    def __init__(self, outbox: Outbox, follow: bool, max_seconds: Optional[float]) -> None:
-        self._outbox = outbox
-        self._follow = follow
-        self._max_seconds = max_seconds
-        self._finished = threading.Event()
-        self._stop = threading.Event()
-        self._report: Optional[DeliveryReport] = None
-        self._error: Optional[BaseException] = None
-        self._thread = threading.Thread(target=self._run, name="voucherify-outbox-deliver",
-                                        daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._report = self._outbox.deliver(self._follow, self._max_seconds, self._stop)
-        except BaseException as error:  # handed to the main thread
-            self._error = error
-        finally:
-            self._finished.set()
-
-    def stop(self) -> None:
-        """Claim nothing more; the call in flight ends and is recorded."""
-        self._stop.set()
-
-    def wait(self, stderr: TextIO, secrets: Sequence[str]) -> bool:
-        """Wait for the delivery to end; whether it was interrupted (Ctrl-C or SIGTERM)."""
-        interrupted = False
-        with _sigterm_as_interrupt():
-            while not self._finished.is_set():
-                # An Event, not Thread.join: a join cut short by Ctrl-C can leave the thread
-                # looking finished while it still runs.
-                try:
-                    self._finished.wait(_TICK)
-                except KeyboardInterrupt:
-                    if interrupted:
-                        _abandon(stderr)
-                    interrupted = True
-                    self.stop()
-                    print("voucherify: interrupted: claiming nothing more, waiting for the call "
-                          "in flight to end (Ctrl-C again to exit at once)", file=stderr,
-                          flush=True)
-        self._thread.join()
-        return interrupted
-
-    def report(self) -> DeliveryReport:
-        if self._error is not None:
-            raise _failure(self._error)
-        assert self._report is not None
-        return self._report
 
 
 def _abandon(stderr: TextIO) -> NoReturn:
