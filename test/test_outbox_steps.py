@@ -29,7 +29,7 @@ from voucherify.outbox._records import State
 from voucherify.outbox._store import Claim, SharedPace
 from voucherify.rate_limit import RateLimit
 
-CLAIM = Claim("e1", b'{"event":"e","customer":{"source_id":"c"}}', 0)
+CLAIM = Claim("e1", b'{"event":"e","customer":{"source_id":"c"}}')
 
 
 def _grant(pace: SharedPace, now: float) -> float:

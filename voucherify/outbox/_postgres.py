@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 from voucherify.bulk._pacer import PaceState
 from voucherify.exceptions import ApiTypeError
 from voucherify.outbox._errors import OutboxError, OutboxFullError, unknown_after
-from voucherify.outbox._records import HELD_STATES, OutboxEvent, OutboxStats, State
+from voucherify.outbox._records import HELD_STATES, OutboxEvent, OutboxStats, State, sql_list
 from voucherify.outbox._store import (
     SCHEMA_VERSION,
     Claim,
@@ -79,8 +79,8 @@ _ABANDONED: list[Any] = []
 by /dev/null in the child so that nothing the child does can reach the parent's session."""
 
 _NOW = "extract(epoch FROM clock_timestamp())::float8"
-_HELD = "(" + ", ".join(f"'{state.value}'" for state in sorted(HELD_STATES)) + ")"
-_STATES = "(" + ", ".join(f"'{state.value}'" for state in State) + ")"
+_HELD = sql_list(HELD_STATES)
+_STATES = sql_list(frozenset(State))
 _TABLES = ("voucherify_outbox_schema", "voucherify_outbox_events", "voucherify_outbox_workers",
            "voucherify_outbox_shared", "voucherify_outbox_held")
 
@@ -331,7 +331,7 @@ class PostgresStore(Store):
             row_id = self._row(worker)
             pace, db_now = _load_pace(conn)
             row = conn.execute(
-                "SELECT seq, id, payload, attempts FROM voucherify_outbox_events "
+                "SELECT seq, id, payload FROM voucherify_outbox_events "
                 "WHERE state = 'pending' ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED"
             ).fetchone()
             if row is None:
@@ -344,7 +344,7 @@ class PostgresStore(Store):
                 "attempts = attempts + 1, updated_at = %s WHERE seq = %s",
                 (row_id, db_now, row[0]))
             _save_pace(conn, pace)
-        return Claim(row[1], bytes(row[2]), row[3])
+        return Claim(row[1], bytes(row[2]))
 
     def finish(self, worker: str, claim: Claim, finish: Finish, now: float, learn: Learn) -> None:
         error = None if finish.error is None else json.dumps(finish.error)
@@ -371,12 +371,6 @@ class PostgresStore(Store):
                     raise
                 time.sleep(pause)  # the outcome is known: worth waiting for the database
                 pause = min(pause * 2, RETRY_MAX_SECONDS)
-
-    def pause(self, update: Any, now: float) -> None:
-        with self._transaction() as conn:
-            pace, db_now = _load_pace(conn)
-            update(pace, db_now)
-            _save_pace(conn, pace)
 
     def active(self) -> int:
         with self._transaction() as conn:

@@ -44,6 +44,12 @@ class State(str, enum.Enum):
 
 
 HELD_STATES = frozenset({State.PENDING, State.SENDING, State.REJECTED, State.UNKNOWN})
+
+
+def sql_list(states: frozenset[State]) -> str:
+    """``states`` as an SQL list of literals, ``('pending', ...)``, for a store's schema
+    (triggers and checks take no parameters)."""
+    return "(" + ", ".join(f"'{state.value}'" for state in sorted(states)) + ")"
 RESENDABLE_STATES = frozenset({State.UNKNOWN, State.REJECTED})
 DISCARDABLE_STATES = frozenset({State.PENDING, State.UNKNOWN, State.REJECTED})
 PURGEABLE_STATES = frozenset({State.DELIVERED, State.DISCARDED})

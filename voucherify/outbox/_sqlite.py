@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator, Optional
 from voucherify.bulk._pacer import PaceState
 from voucherify.outbox._errors import OutboxError, OutboxFullError, unknown_after
 from voucherify.outbox._liveness import WorkerLocks
-from voucherify.outbox._records import HELD_STATES, OutboxEvent, OutboxStats, State
+from voucherify.outbox._records import HELD_STATES, OutboxEvent, OutboxStats, State, sql_list
 from voucherify.outbox._store import (
     SCHEMA_VERSION,
     Claim,
@@ -43,7 +43,7 @@ _ABANDONED: list[sqlite3.Connection] = []
 """Connections a forked child inherited anyway (a fork that ran no Python hook): never used
 or closed there, only kept from being collected."""
 
-_HELD = "('" + "','".join(sorted(state.value for state in HELD_STATES)) + "')"
+_HELD = sql_list(HELD_STATES)
 
 _SCHEMA = f"""
 CREATE TABLE events (
@@ -204,7 +204,7 @@ class SQLiteStore(Store):
     def claim(self, worker: str, now: float, grant: Grant) -> ClaimResult:
         with self._write() as db:
             row = db.execute(
-                "SELECT seq, id, payload, attempts FROM events WHERE state = 'pending' "
+                "SELECT seq, id, payload FROM events WHERE state = 'pending' "
                 "ORDER BY seq LIMIT 1").fetchone()
             if row is None:
                 return None
@@ -216,7 +216,7 @@ class SQLiteStore(Store):
                 "UPDATE events SET state = 'sending', worker = ?, attempts = attempts + 1, "
                 "updated_at = ? WHERE seq = ?", (worker, now, row[0]))
             _save_pace(db, pace)
-        return Claim(row[1], bytes(row[2]), row[3])
+        return Claim(row[1], bytes(row[2]))
 
     def finish(self, worker: str, claim: Claim, finish: Finish, now: float, learn: Learn) -> None:
         error = None if finish.error is None else json.dumps(finish.error)
@@ -231,12 +231,6 @@ class SQLiteStore(Store):
                 "SELECT COUNT(*) FROM events WHERE state = 'sending'").fetchone()[0]
             pace = _load_pace(db)
             learn(pace, now, in_flight)
-            _save_pace(db, pace)
-
-    def pause(self, update: Any, now: float) -> None:
-        with self._write() as db:
-            pace = _load_pace(db)
-            update(pace, now)
             _save_pace(db, pace)
 
     def active(self) -> int:

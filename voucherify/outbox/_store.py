@@ -42,8 +42,6 @@ class Claim:
 
     id: str
     payload: bytes
-    attempts: int
-    """Attempts before this one."""
 
 
 @dataclass(frozen=True)
@@ -102,10 +100,6 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def finish(self, worker: str, claim: Claim, finish: Finish, now: float, learn: Learn) -> None:
         """Record how ``claim``'s call ended and let ``learn`` update the shared pace."""
-
-    @abc.abstractmethod
-    def pause(self, update: Callable[[SharedPace, float], None], now: float) -> None:
-        """Change the shared pace outside a call (a refused setting pauses everyone)."""
 
     @abc.abstractmethod
     def active(self) -> int:
