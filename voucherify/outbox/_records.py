@@ -86,15 +86,15 @@ class OutboxEvent:
     @property
     def event(self) -> Optional[str]:
         """The event's name."""
-        name = self.body.get("event")
-        return name if isinstance(name, str) else None
+        return _event_name(self.body)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view (the body decoded), as ``voucherify outbox list`` prints it."""
+        body = self.body
         return {
             "id": self.id,
             "state": self.state.value,
-            "event": self.event,
+            "event": _event_name(body),
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "attempts": self.attempts,
@@ -102,8 +102,13 @@ class OutboxEvent:
             "customer_id": self.customer_id,
             "request_id": self.request_id,
             "error": self.error,
-            "body": self.body,
+            "body": body,
         }
+
+
+def _event_name(body: dict[str, Any]) -> Optional[str]:
+    name = body.get("event")
+    return name if isinstance(name, str) else None
 
 
 @dataclass(frozen=True)
